@@ -1,0 +1,36 @@
+/* consign core: bounded reads, atomic writes, directory creation. */
+#ifndef CONSIGN_FILEIO_H
+#define CONSIGN_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "consign/error.h"
+
+/* Read a whole file of at most cap bytes. *buf is NUL-terminated and owned by the caller. */
+int consign_file_read(struct consign_ctx *ctx, const char *path, size_t cap, char **buf,
+                      size_t *len);
+
+/* Write a file atomically: a temporary file in the same directory, created
+ * with `mode` from the start (never chmod'ed after the data), fsync'ed, renamed
+ * over path, and the directory fsync'ed. On failure the old file is untouched. */
+int consign_file_write_atomic(struct consign_ctx *ctx, const char *path, const void *data,
+                              size_t len, mode_t mode);
+
+/* Copy a regular file, keeping its permission bits unless mode != (mode_t)-1. */
+int consign_file_copy(struct consign_ctx *ctx, const char *src, const char *dst, mode_t mode);
+
+/* mkdir -p: missing parents are created 0755, the last directory with mode.
+ * Existing directories are left as they are. */
+int consign_mkdirs(struct consign_ctx *ctx, const char *path, mode_t mode);
+
+/* Copy a file or a directory tree (regular files, directories, symlinks; other
+ * types refused) to dst, keeping permission bits unless mode != (mode_t)-1,
+ * in which case regular files get mode. Parents of dst are created 0755. */
+int consign_copy_tree(struct consign_ctx *ctx, const char *src, const char *dst, mode_t mode);
+
+/* Is it a directory / a regular file? (No error recorded.) */
+int consign_is_dir(const char *path);
+int consign_is_file(const char *path);
+
+#endif

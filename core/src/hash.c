@@ -1,0 +1,194 @@
+/* Digest adapter: the only file that talks to OpenSSL's EVP digests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "consign/hash.h"
+
+struct consign_hash {
+    enum consign_hash_alg alg;
+    EVP_MD_CTX *md;
+};
+
+static const EVP_MD *
+alg_md(enum consign_hash_alg alg)
+{
+    switch (alg) {
+    case CONSIGN_HASH_MD5:
+        return EVP_md5();
+    case CONSIGN_HASH_SHA1:
+        return EVP_sha1();
+    case CONSIGN_HASH_SHA256:
+        return EVP_sha256();
+    case CONSIGN_HASH_SHA512:
+        return EVP_sha512();
+    }
+    return NULL;
+}
+
+size_t
+consign_hash_len(enum consign_hash_alg alg)
+{
+    switch (alg) {
+    case CONSIGN_HASH_MD5:
+        return 16;
+    case CONSIGN_HASH_SHA1:
+        return 20;
+    case CONSIGN_HASH_SHA256:
+        return 32;
+    case CONSIGN_HASH_SHA512:
+        return 64;
+    }
+    return 0;
+}
+
+const char *
+consign_hash_name(enum consign_hash_alg alg)
+{
+    switch (alg) {
+    case CONSIGN_HASH_MD5:
+        return "MD5Sum";
+    case CONSIGN_HASH_SHA1:
+        return "SHA1";
+    case CONSIGN_HASH_SHA256:
+        return "SHA256";
+    case CONSIGN_HASH_SHA512:
+        return "SHA512";
+    }
+    return "?";
+}
+
+int
+consign_hash_new(struct consign_ctx *ctx, enum consign_hash_alg alg, struct consign_hash **out)
+{
+    struct consign_hash *h = NULL;
+    const EVP_MD *md = alg_md(alg);
+    int rc = 0;
+
+    *out = NULL;
+    if (!md) {
+        rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "unknown digest algorithm %d", (int)alg);
+        goto out;
+    }
+    h = calloc(1, sizeof(*h));
+    if (!h || !(h->md = EVP_MD_CTX_new())) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+        goto out;
+    }
+    h->alg = alg;
+    if (EVP_DigestInit_ex(h->md, md, NULL) != 1) {
+        rc = consign_fail(ctx, CONSIGN_E_CRYPTO, "digest %s unavailable", consign_hash_name(alg));
+        goto out;
+    }
+    *out = h;
+    h = NULL;
+out:
+    consign_hash_free(h);
+    return rc;
+}
+
+int
+consign_hash_update(struct consign_ctx *ctx, struct consign_hash *h, const void *p, size_t n)
+{
+    if (EVP_DigestUpdate(h->md, p, n) != 1)
+        return consign_fail(ctx, CONSIGN_E_CRYPTO, "digest update failed");
+    return 0;
+}
+
+int
+consign_hash_final(struct consign_ctx *ctx, struct consign_hash *h,
+                   unsigned char out[CONSIGN_HASH_MAX])
+{
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(h->md, out, &n) != 1 ||
+        EVP_DigestInit_ex(h->md, alg_md(h->alg), NULL) != 1)
+        return consign_fail(ctx, CONSIGN_E_CRYPTO, "digest final failed");
+    return 0;
+}
+
+void
+consign_hash_free(struct consign_hash *h)
+{
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->md);
+    free(h);
+}
+
+int
+consign_hash_buf(struct consign_ctx *ctx, enum consign_hash_alg alg, const void *p, size_t n,
+                 unsigned char out[CONSIGN_HASH_MAX])
+{
+    struct consign_hash *h = NULL;
+    int rc;
+
+    if ((rc = consign_hash_new(ctx, alg, &h)))
+        goto out;
+    if ((rc = consign_hash_update(ctx, h, p, n)))
+        goto out;
+    rc = consign_hash_final(ctx, h, out);
+out:
+    consign_hash_free(h);
+    return rc;
+}
+
+int
+consign_hash_file(struct consign_ctx *ctx, enum consign_hash_alg alg, const char *path,
+                  unsigned char out[CONSIGN_HASH_MAX], unsigned long long *size)
+{
+    struct consign_hash *h = NULL;
+    unsigned char *block = NULL;
+    unsigned long long total = 0;
+    int fd = -1, rc;
+    ssize_t n;
+
+    if ((rc = consign_hash_new(ctx, alg, &h)))
+        goto out;
+    if (!(block = malloc(1 << 16))) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", path);
+        goto out;
+    }
+    for (;;) {
+        n = read(fd, block, 1 << 16);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", path);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        total += (unsigned long long)n;
+        if ((rc = consign_hash_update(ctx, h, block, (size_t)n)))
+            goto out;
+    }
+    rc = consign_hash_final(ctx, h, out);
+    if (!rc && size)
+        *size = total;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(block);
+    consign_hash_free(h);
+    return rc;
+}
+
+void
+consign_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -1,0 +1,88 @@
+/* consign keys: release keys kept in a key directory.
+ *
+ * A key directory DIR holds its own GnuPG home, DIR/gnupg (mode 0700), and a
+ * file DIR/active naming the fingerprint that signs releases. Every operation
+ * runs GnuPG (through GPGME) against that home only: the user's ~/.gnupg and
+ * $GNUPGHOME are never read or written. GPGME errors are translated here. */
+#ifndef CONSIGN_KEYS_H
+#define CONSIGN_KEYS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "consign/buf.h"
+#include "consign/error.h"
+#include "consign/secret.h"
+
+#define CONSIGN_FPR_LEN 40           /* hex digits of a v4 fingerprint */
+#define CONSIGN_FPR_GROUPED_LEN 50   /* "XXXX XXXX XXXX XXXX XXXX  XXXX ..." */
+
+enum consign_key_algo {
+    CONSIGN_KEY_RSA4096 = 0, /* default: RHEL/CentOS 7's rpm cannot verify ed25519 */
+    CONSIGN_KEY_ED25519,
+};
+
+enum consign_key_format {
+    CONSIGN_KEY_FORMAT_APT, /* binary OpenPGP keyring, what apt's Signed-By wants */
+    CONSIGN_KEY_FORMAT_ASC, /* ASCII-armored public key (RPM-GPG-KEY, .asc) */
+};
+
+struct consign_keygen_opts {
+    const char *name;
+    const char *email;
+    enum consign_key_algo algo;
+    unsigned long long expire_seconds;        /* 0: never expires */
+    const struct consign_secret *passphrase; /* NULL: unprotected (dev keys) */
+};
+
+struct consign_key_info {
+    char fpr[CONSIGN_FPR_LEN + 1];
+    char *uid;       /* "Name <email>" */
+    char algo[32];   /* "rsa4096", "ed25519" */
+    time_t created;
+    time_t expires;  /* 0: never */
+    int has_secret;
+    int active;      /* the key named in DIR/active */
+    int expired;
+    int revoked;
+};
+
+/* Parse "2y", "18m", "6w", "30d", "3600s", "0" or "never" into seconds. */
+int consign_keys_parse_expire(struct consign_ctx *ctx, const char *s, unsigned long long *out);
+
+/* Format a 40-hex fingerprint as ten upper-case groups of four with a double
+ * space in the middle, the form install guides print. */
+void consign_keys_fpr_group(const char *fpr, char out[CONSIGN_FPR_GROUPED_LEN + 1]);
+
+/* Create a new signing key in keydir (created 0700 if missing) and make it
+ * the active key. Refuses a keydir that already has an active key unless
+ * `add` is set (rotation). fpr_out receives the new fingerprint. */
+int consign_keys_generate(struct consign_ctx *ctx, const char *keydir,
+                          const struct consign_keygen_opts *opts, int add,
+                          char fpr_out[CONSIGN_FPR_LEN + 1]);
+
+/* The active key's fingerprint. */
+int consign_keys_active(struct consign_ctx *ctx, const char *keydir,
+                        char fpr_out[CONSIGN_FPR_LEN + 1]);
+
+/* Export public key material. fpr NULL: the active key. Appends to out. */
+int consign_keys_export(struct consign_ctx *ctx, const char *keydir, const char *fpr,
+                        enum consign_key_format format, struct consign_buf *out);
+
+/* All keys of keydir; free with consign_keys_info_free. */
+int consign_keys_list(struct consign_ctx *ctx, const char *keydir, struct consign_key_info **out,
+                      size_t *count);
+void consign_keys_info_free(struct consign_key_info *list, size_t count);
+
+enum consign_sig_mode {
+    CONSIGN_SIG_DETACHED,  /* Release.gpg, repomd.xml.asc, SHA256SUMS.asc */
+    CONSIGN_SIG_CLEARSIGN, /* InRelease */
+};
+
+/* Sign data with the active key (SHA-512 digest). armor applies to detached
+ * signatures; clearsigned text is always armored. passphrase may be NULL. */
+int consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
+                      const struct consign_secret *passphrase, enum consign_sig_mode mode,
+                      int armor, const void *data, size_t len, struct consign_buf *out);
+
+#endif

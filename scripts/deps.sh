@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the build and test dependencies that are missing, from Debian's packages.
+# Idempotent: when everything is present it only asks dpkg, quietly.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  gcc make cmake ninja-build pkg-config
+  libarchive-dev libgpgme-dev libssl-dev libzstd-dev libcurl4-openssl-dev libyaml-dev
+  # tests
+  libcmocka-dev gnupg gpgv rpm curl file procps
+  # the example agent: javac, jar, jlink
+  openjdk-17-jdk-headless
+)
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq >/dev/null
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
