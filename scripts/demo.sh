@@ -51,7 +51,7 @@ step "3. start: $root/opt/$name/bin/$name-launch --root $root"
 pid=$!
 log=$root/var/opt/$name/logs/agent.log
 for _ in $(seq 1 100); do
-  [ "$(grep -c ' heartbeat ' "$log" 2>/dev/null || echo 0)" -ge 3 ] && break
+  [ "$(grep -c ' heartbeat ' "$log" 2>/dev/null || true)" -ge 3 ] 2>/dev/null && break
   sleep 0.1
 done
 sed 's/^/    /' "$log"
