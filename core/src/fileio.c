@@ -12,43 +12,73 @@
 #include "consign/fileio.h"
 #include "consign/path.h"
 
-int
-consign_file_read(struct consign_ctx *ctx, const char *path, size_t cap, char **buf, size_t *len)
+ssize_t
+consign_read(int fd, void *buf, size_t n)
 {
-    struct consign_buf b;
-    char block[16384];
+    ssize_t r;
+    do
+        r = read(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int
+consign_file_stream(struct consign_ctx *ctx, const char *path, consign_block_fn fn, void *user,
+                    unsigned long long *size)
+{
+    unsigned long long total = 0;
+    unsigned char *block = NULL;
     int fd = -1, rc = 0;
     ssize_t n;
 
-    *buf = NULL;
-    consign_buf_init(&b, cap);
+    if (!(block = malloc(1 << 16))) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+        goto out;
+    }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = consign_fail_errno(ctx, errno, "%s", path);
         goto out;
     }
-    for (;;) {
-        n = read(fd, block, sizeof(block));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = consign_fail_errno(ctx, errno, "%s", path);
+    while ((n = consign_read(fd, block, 1 << 16)) > 0) {
+        total += (unsigned long long)n;
+        if ((rc = fn(ctx, user, block, (size_t)n)))
             goto out;
-        }
-        if (n == 0)
-            break;
-        if ((rc = consign_buf_append(ctx, &b, block, (size_t)n))) {
-            if (rc == CONSIGN_E_TOOBIG)
-                rc = consign_fail(ctx, rc, "%s: larger than %zu bytes", path, cap);
-            goto out;
-        }
     }
-    if (!b.data && (rc = consign_buf_append(ctx, &b, "", 0)))
+    if (n < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", path);
         goto out;
-    *buf = consign_buf_steal(&b, len);
+    }
+    if (size)
+        *size = total;
 out:
     if (fd >= 0)
         close(fd);
+    free(block);
+    return rc;
+}
+
+static int
+append_block(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_buf_append(ctx, user, p, n);
+}
+
+int
+consign_file_read(struct consign_ctx *ctx, const char *path, size_t cap, char **buf, size_t *len)
+{
+    struct consign_buf b;
+    int rc;
+
+    *buf = NULL;
+    consign_buf_init(&b, cap);
+    rc = consign_file_stream(ctx, path, append_block, &b, NULL);
+    if (rc == CONSIGN_E_TOOBIG)
+        rc = consign_fail(ctx, rc, "%s: larger than %zu bytes", path, cap);
+    if (!rc && !b.data)
+        rc = consign_buf_append(ctx, &b, "", 0);
+    if (!rc)
+        *buf = consign_buf_steal(&b, len);
     consign_buf_free(&b);
     return rc;
 }
@@ -157,20 +187,15 @@ consign_file_copy(struct consign_ctx *ctx, const char *src, const char *dst, mod
         rc = consign_fail_errno(ctx, errno, "%s", dst);
         goto out;
     }
-    for (;;) {
-        n = read(in, block, sizeof(block));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = consign_fail_errno(ctx, errno, "%s", src);
-            goto out;
-        }
-        if (n == 0)
-            break;
+    while ((n = consign_read(in, block, sizeof(block))) > 0) {
         if (write_all(out, block, (size_t)n) < 0) {
             rc = consign_fail_errno(ctx, errno, "%s", dst);
             goto out;
         }
+    }
+    if (n < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", src);
+        goto out;
     }
     if (close(out) < 0) {
         out = -1;

@@ -1,11 +1,9 @@
 /* Digest adapter: the only file that talks to OpenSSL's EVP digests. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "consign/fileio.h"
 #include "consign/hash.h"
 
 struct consign_hash {
@@ -135,48 +133,24 @@ out:
     return rc;
 }
 
+static int
+hash_block(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_hash_update(ctx, user, p, n);
+}
+
 int
 consign_hash_file(struct consign_ctx *ctx, enum consign_hash_alg alg, const char *path,
                   unsigned char out[CONSIGN_HASH_MAX], unsigned long long *size)
 {
     struct consign_hash *h = NULL;
-    unsigned char *block = NULL;
-    unsigned long long total = 0;
-    int fd = -1, rc;
-    ssize_t n;
+    int rc;
 
-    if ((rc = consign_hash_new(ctx, alg, &h)))
+    if ((rc = consign_hash_new(ctx, alg, &h)) ||
+        (rc = consign_file_stream(ctx, path, hash_block, h, size)))
         goto out;
-    if (!(block = malloc(1 << 16))) {
-        rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
-        goto out;
-    }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = consign_fail_errno(ctx, errno, "%s", path);
-        goto out;
-    }
-    for (;;) {
-        n = read(fd, block, 1 << 16);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = consign_fail_errno(ctx, errno, "%s", path);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        total += (unsigned long long)n;
-        if ((rc = consign_hash_update(ctx, h, block, (size_t)n)))
-            goto out;
-    }
     rc = consign_hash_final(ctx, h, out);
-    if (!rc && size)
-        *size = total;
 out:
-    if (fd >= 0)
-        close(fd);
-    free(block);
     consign_hash_free(h);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "consign/buf.h"
+#include "consign/fileio.h"
 #include "consign/secret.h"
 
 static int
@@ -49,9 +50,7 @@ consign_secret_from_file(struct consign_ctx *ctx, const char *path, struct consi
     if (S_ISREG(st.st_mode) && (st.st_mode & 077))
         consign_log(ctx, CONSIGN_LOG_WARN, "%s: secret file is readable by group or others", path);
     while (len < sizeof(buf)) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = consign_read(fd, buf + len, sizeof(buf) - len);
         if (n < 0) {
             rc = consign_fail_errno(ctx, errno, "%s", path);
             goto out;

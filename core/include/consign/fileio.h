@@ -7,6 +7,17 @@
 
 #include "consign/error.h"
 
+/* read(2) that retries on EINTR: bytes read, 0 at end of file, -1 with errno set. */
+ssize_t consign_read(int fd, void *buf, size_t n);
+
+/* Called with each block of a streamed file; a non-zero return stops the stream. */
+typedef int (*consign_block_fn)(struct consign_ctx *ctx, void *user, const void *p, size_t n);
+
+/* Stream a file to fn in blocks of at most 64 KiB, never holding it whole.
+ * *size (may be NULL) receives the number of bytes read. */
+int consign_file_stream(struct consign_ctx *ctx, const char *path, consign_block_fn fn, void *user,
+                        unsigned long long *size);
+
 /* Read a whole file of at most cap bytes. *buf is NUL-terminated and owned by the caller. */
 int consign_file_read(struct consign_ctx *ctx, const char *path, size_t cap, char **buf,
                       size_t *len);

@@ -14,8 +14,8 @@
 #include "consign/error.h"
 #include "consign/secret.h"
 
-#define CONSIGN_FPR_LEN 40           /* hex digits of a v4 fingerprint */
-#define CONSIGN_FPR_GROUPED_LEN 50   /* "XXXX XXXX XXXX XXXX XXXX  XXXX ..." */
+#define CONSIGN_FPR_LEN         40 /* hex digits of a v4 fingerprint */
+#define CONSIGN_FPR_GROUPED_LEN 50 /* "XXXX XXXX XXXX XXXX XXXX  XXXX ..." */
 
 enum consign_key_algo {
     CONSIGN_KEY_RSA4096 = 0, /* default: RHEL/CentOS 7's rpm cannot verify ed25519 */
@@ -31,18 +31,18 @@ struct consign_keygen_opts {
     const char *name;
     const char *email;
     enum consign_key_algo algo;
-    unsigned long long expire_seconds;        /* 0: never expires */
+    unsigned long long expire_seconds;       /* 0: never expires */
     const struct consign_secret *passphrase; /* NULL: unprotected (dev keys) */
 };
 
 struct consign_key_info {
     char fpr[CONSIGN_FPR_LEN + 1];
-    char *uid;       /* "Name <email>" */
-    char algo[32];   /* "rsa4096", "ed25519" */
+    char *uid;     /* "Name <email>" */
+    char algo[32]; /* "rsa4096", "ed25519" */
     time_t created;
-    time_t expires;  /* 0: never */
+    time_t expires; /* 0: never */
     int has_secret;
-    int active;      /* the key named in DIR/active */
+    int active; /* the key named in DIR/active */
     int expired;
     int revoked;
 };
