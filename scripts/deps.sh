@@ -8,7 +8,9 @@ PACKAGES=(
   gcc make cmake ninja-build pkg-config
   libarchive-dev libgpgme-dev libssl-dev libzstd-dev libcurl4-openssl-dev libyaml-dev
   # tests
-  libcmocka-dev gnupg gpgv rpm curl file procps
+  zlib1g-dev
+  libcmocka-dev gnupg gpgv rpm curl file procps util-linux
+  mmdebstrap lintian rpmlint dpkg-dev xz-utils zstd
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
 )

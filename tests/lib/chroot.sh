@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Debian chroots for end-to-end tests, made with mmdebstrap and cached.
+#
+#   tests/lib/chroot.sh CACHE_DIR SUITE DEST [PACKAGE...]
+#
+# Makes (once) CACHE_DIR/SUITE-<hash of the package list>.tar with mmdebstrap
+# (--variant=apt plus PACKAGEs), then unpacks a fresh copy into DEST, so each
+# test starts from a clean tree. Concurrent callers are serialised by flock.
+# SUITE: bullseye (Debian 11), bookworm (12), trixie (13).
+set -euo pipefail
+cache=$1 suite=$2 dest=$3
+shift 3
+pkgs=$(printf '%s\n' "$@" | sort -u | paste -sd, -)
+key=$(printf '%s' "$suite:$pkgs" | sha256sum | cut -c1-12)
+tar="$cache/$suite-$key.tar"
+mirror=${CONSIGN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+mkdir -p "$cache"
+exec 9>"$tar.lock"
+flock 9
+if [ ! -s "$tar" ]; then
+  echo "chroot: creating $suite ${pkgs:+with $pkgs }(cached in $tar)" >&2
+  args=(--quiet --variant=apt --mode=root)
+  [ -n "$pkgs" ] && args+=(--include="$pkgs")
+  if ! mmdebstrap "${args[@]}" "$suite" "$tar.tmp" "$mirror" >&2; then
+    rm -f "$tar.tmp"
+    echo "chroot: mmdebstrap $suite failed" >&2
+    exit 1
+  fi
+  mv "$tar.tmp" "$tar"
+fi
+flock -u 9
+mkdir -p "$dest"
+tar -C "$dest" -xf "$tar"
