@@ -20,6 +20,7 @@ $(BUILD)/build.ninja: | deps
 $(BUILD_ASAN)/build.ninja: | deps
 	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONSIGN_SANITIZE=ON \
 	  -DCONSIGN_BUILD_EXAMPLES=OFF -DCONSIGN_EXAMPLE_AGENT_DIR=$(abspath $(BUILD))/examples/agent \
+	  -DCONSIGN_CHROOT_CACHE=$(abspath $(BUILD))/chroots \
 	  $(CMAKE_ARGS) >/dev/null
 
 build: deps $(BUILD)/build.ninja
@@ -41,6 +42,9 @@ check-fast: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	@bash bench/pkg.sh $(BUILD) $${BENCH_RUNS:-5}
 
 fuzz:
 	@bash scripts/deps.sh --fuzz

@@ -36,6 +36,7 @@ int cli_is_help(const char *arg);
 
 /* Subcommand groups. */
 int cmd_keys(struct cli *cli, int argc, char **argv);
+int cmd_pkg(struct cli *cli, int argc, char **argv);
 int cmd_product(struct cli *cli, int argc, char **argv);
 int cmd_stage(struct cli *cli, int argc, char **argv);
 

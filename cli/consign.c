@@ -11,6 +11,7 @@ static const char help_text[] =
     "\n"
     "Commands:\n"
     "  keys      generate, export, list and use release signing keys\n"
+    "  pkg       build the agent's and the runtime's .deb and .rpm packages\n"
     "  product   check and show a product file\n"
     "  stage     lay out a product's files under a sandbox root\n"
     "\n"
@@ -24,6 +25,7 @@ static const char help_text[] =
 
 static const struct cli_cmd commands[] = {
     {"keys", "release signing keys", cmd_keys},
+    {"pkg", "native packages", cmd_pkg},
     {"product", "product files", cmd_product},
     {"stage", "lay out files under a root", cmd_stage},
 };

@@ -851,11 +851,36 @@ check_sign_result(struct consign_ctx *ctx, gpgme_ctx_t g, const char *fpr)
     return 0;
 }
 
-int
-consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
-                  const struct consign_secret *passphrase, enum consign_sig_mode mode, int armor,
-                  const void *data, size_t len, struct consign_buf *out)
+/* Where the data to sign comes from: memory, or a caller's reader. */
+struct sign_src {
+    struct consign_ctx *ctx;
+    consign_sign_read_fn read;
+    void *user;
+    int rc; /* the reader's failure, already recorded in ctx */
+};
+
+/* GPGME's read callback around a consign_sign_read_fn. */
+static ssize_t
+src_read(void *handle, void *buf, size_t size)
 {
+    struct sign_src *s = handle;
+    size_t got = 0;
+
+    if (!s->rc && (s->rc = s->read(s->ctx, s->user, buf, size, &got)) == 0 && got <= size)
+        return (ssize_t)got;
+    if (!s->rc)
+        s->rc = consign_fail(s->ctx, CONSIGN_E_INTERNAL, "signing: the reader overran its buffer");
+    errno = EIO;
+    return -1;
+}
+
+/* Sign what in (memory) or src (a reader) holds with the active key. */
+static int
+sign_any(struct consign_ctx *ctx, const char *keydir, const struct consign_secret *passphrase,
+         enum consign_sig_mode mode, int armor, const void *data, size_t len, struct sign_src *src,
+         struct consign_buf *out)
+{
+    struct gpgme_data_cbs cbs = {src_read, NULL, NULL, NULL};
     struct pass_state ps = {.pass = passphrase, .missing = 0, .bad = 0};
     struct keyhome h = {NULL, NULL, NULL};
     struct sigpipe_guard guard;
@@ -886,13 +911,20 @@ consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
         goto out;
     }
     gpgme_set_armor(g, mode == CONSIGN_SIG_CLEARSIGN || armor);
-    if ((err = gpgme_data_new_from_mem(&in, len ? data : "", len, 0)) ||
-        (err = gpgme_data_new(&sig))) {
+    if (src)
+        err = gpgme_data_new_from_cbs(&in, &cbs, src);
+    else
+        err = gpgme_data_new_from_mem(&in, len ? data : "", len, 0);
+    if (err || (err = gpgme_data_new(&sig))) {
         rc = gpg_fail(ctx, err, NULL, "signing");
         goto out;
     }
     err = gpgme_op_sign(
         g, in, sig, mode == CONSIGN_SIG_CLEARSIGN ? GPGME_SIG_MODE_CLEAR : GPGME_SIG_MODE_DETACH);
+    if (src && src->rc) {
+        rc = src->rc;
+        goto out;
+    }
     if (err) {
         rc = gpg_fail(ctx, err, &ps, "signing");
         goto out;
@@ -911,4 +943,22 @@ out:
     home_free(&h);
     sigpipe_restore(&guard);
     return rc;
+}
+
+int
+consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
+                  const struct consign_secret *passphrase, enum consign_sig_mode mode, int armor,
+                  const void *data, size_t len, struct consign_buf *out)
+{
+    return sign_any(ctx, keydir, passphrase, mode, armor, data, len, NULL, out);
+}
+
+int
+consign_keys_sign_stream(struct consign_ctx *ctx, const char *keydir,
+                         const struct consign_secret *passphrase, int armor,
+                         consign_sign_read_fn read, void *user, struct consign_buf *out)
+{
+    struct sign_src src = {ctx, read, user, 0};
+
+    return sign_any(ctx, keydir, passphrase, CONSIGN_SIG_DETACHED, armor, NULL, 0, &src, out);
 }

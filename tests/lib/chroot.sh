@@ -20,7 +20,7 @@ exec 9>"$tar.lock"
 flock 9
 if [ ! -s "$tar" ]; then
   echo "chroot: creating $suite ${pkgs:+with $pkgs }(cached in $tar)" >&2
-  args=(--quiet --variant=apt --mode=root)
+  args=(--quiet --variant=apt --mode=root --format=tar)
   [ -n "$pkgs" ] && args+=(--include="$pkgs")
   if ! mmdebstrap "${args[@]}" "$suite" "$tar.tmp" "$mirror" >&2; then
     rm -f "$tar.tmp"

@@ -85,4 +85,16 @@ int consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
                       const struct consign_secret *passphrase, enum consign_sig_mode mode,
                       int armor, const void *data, size_t len, struct consign_buf *out);
 
+/* Supplies the data consign_keys_sign_stream signs: stores up to n bytes in
+ * buf and their number in *got (0 at the end); returns 0 or an error code
+ * (recorded in ctx), which then becomes the signing's result. */
+typedef int (*consign_sign_read_fn)(struct consign_ctx *ctx, void *user, void *buf, size_t n,
+                                    size_t *got);
+
+/* A detached signature, like consign_keys_sign, over data too large to hold
+ * in memory (an RPM header followed by its payload), read through read. */
+int consign_keys_sign_stream(struct consign_ctx *ctx, const char *keydir,
+                             const struct consign_secret *passphrase, int armor,
+                             consign_sign_read_fn read, void *user, struct consign_buf *out);
+
 #endif

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# End to end: the example product as .deb packages, checked with dpkg-deb and
+# lintian, then installed, upgraded, removed and purged with the real dpkg of
+# Debian 11, 12 and 13 (mmdebstrap chroots, cached by tests/lib/chroot.sh).
+#
+# Also: byte-for-byte reproducibility with SOURCE_DATE_EPOCH, zstd members
+# (dpkg >= 1.21.18 reads them, bullseye's 1.20 must refuse them), and bad input
+# (a source that is not a file, a full output file system) leaving nothing in
+# the output directory.
+#
+# Usage: deb.sh BUILD_DIR SOURCE_DIR
+# Needs root (chroot, mount). Chroots are cached in $CONSIGN_CHROOT_CACHE, else
+# BUILD_DIR/chroots. The agent's jar and runtime come from $EXAMPLE_AGENT_BUILD,
+# else BUILD_DIR/examples/agent, else the CONSIGN_EXAMPLE_AGENT_DIR of the cache.
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+    exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+CONSIGN=$BUILD/cli/consign
+CACHE=${CONSIGN_CHROOT_CACHE:-$BUILD/chroots}
+NAME=example-agent
+RT=example-agent-jre
+SDE=1700000000
+SUITES=${CONSIGN_DEB_SUITES:-bullseye bookworm trixie}
+
+passed=0
+failed=0
+mounts=()
+T=$(mktemp -d "${TMPDIR:-/tmp}/consign-e2e-deb.XXXXXX")
+
+cleanup() {
+    local m
+    for m in "${mounts[@]}"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    if [ "${CONSIGN_KEEP_TMP:-}" = 1 ]; then
+        echo "kept $T" >&2
+    else
+        rm -rf --one-file-system "$T"
+    fi
+}
+trap cleanup EXIT
+
+ok() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+
+not_ok() {
+    failed=$((failed + 1))
+    echo "not ok - $1"
+    shift
+    local line
+    for line in "$@"; do
+        echo "    $line"
+    done
+}
+
+skip() {
+    echo "skip - $*"
+}
+
+summary() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+die() {
+    not_ok "$@"
+    summary || true
+    exit 1
+}
+
+# check DESC CMD...: the command's success is the check.
+check() {
+    local desc=$1
+    shift
+    if "$@" >"$T/check.out" 2>&1; then
+        ok "$desc"
+    else
+        not_ok "$desc" "failed: $*" "$(tail -n 20 "$T/check.out")"
+    fi
+}
+
+# check_out DESC REGEX CMD...: the command succeeds and its output matches REGEX.
+check_out() {
+    local desc=$1 re=$2 rc=0
+    shift 2
+    "$@" >"$T/check.out" 2>&1 </dev/null || rc=$?
+    if [ "$rc" -eq 0 ] && grep -Eq -- "$re" "$T/check.out"; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc, want output matching: $re" "$(tail -n 20 "$T/check.out")"
+    fi
+}
+
+# check_fail DESC REGEX CMD...: the command fails and its output matches REGEX.
+check_fail() {
+    local desc=$1 re=$2 rc=0
+    shift 2
+    "$@" >"$T/check.out" 2>&1 </dev/null || rc=$?
+    if [ "$rc" -ne 0 ] && grep -Eq -- "$re" "$T/check.out"; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc (want non-zero), want output matching: $re" \
+            "$(tail -n 20 "$T/check.out")"
+    fi
+}
+
+# expect_fail_clean DESC OUTDIR REGEX CMD...: exit non-zero with one line on
+# stderr matching REGEX, and OUTDIR holds nothing at all (no package, no temporary file).
+expect_fail_clean() {
+    local desc=$1 out=$2 re=$3 rc=0 left
+    shift 3
+    "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    left=$(ls -A "$out" 2>/dev/null || true)
+    if [ "$rc" -ne 0 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -Eq -- "$re" "$T/err" &&
+        [ -z "$left" ]; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc (want non-zero), stderr:" "$(cat "$T/err")" "want: $re" \
+            "left in $out: ${left:-nothing}"
+    fi
+}
+
+# --- prerequisites -------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || die "deb.sh needs root (chroot, mount)"
+for tool in dpkg-deb lintian mmdebstrap ar md5sum; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+[ -x "$CONSIGN" ] || die "$CONSIGN is missing; build first"
+"$CONSIGN" pkg deb --help >/dev/null 2>&1 || die "$CONSIGN has no 'pkg deb' command"
+
+if [ -z "${EXAMPLE_AGENT_BUILD:-}" ]; then
+    if [ -f "$BUILD/examples/agent/agent.jar" ]; then
+        EXAMPLE_AGENT_BUILD=$BUILD/examples/agent
+    else
+        EXAMPLE_AGENT_BUILD=$(sed -n 's/^CONSIGN_EXAMPLE_AGENT_DIR:[A-Z]*=//p' \
+            "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+    fi
+fi
+[ -n "$EXAMPLE_AGENT_BUILD" ] && [ -f "$EXAMPLE_AGENT_BUILD/agent.jar" ] &&
+    [ -x "$EXAMPLE_AGENT_BUILD/runtime/bin/java" ] ||
+    die "no example agent build (agent.jar, runtime/); set EXAMPLE_AGENT_BUILD"
+EXAMPLE_AGENT_BUILD=$(cd "$EXAMPLE_AGENT_BUILD" && pwd)
+
+# --- the products ----------------------------------------------------------------
+# 1.0.0 is the example as shipped; a copy of it elsewhere builds the second
+# reproducible package; 1.0.1 has a new default start-agent.ini.
+copy_example() {
+    mkdir -p "$1"
+    cp "$SRC/examples/agent/product.yaml" "$SRC/examples/agent/start-agent.ini" \
+        "$SRC/examples/agent/EULA.txt" "$1/"
+}
+copy_example "$T/copy100"
+copy_example "$T/p101"
+sed -i 's/^version: 1\.0\.0$/version: 1.0.1/' "$T/p101/product.yaml"
+grep -q '^version: 1.0.1$' "$T/p101/product.yaml" || die "could not make the 1.0.1 product"
+echo "# added in 1.0.1" >>"$T/p101/start-agent.ini"
+
+# pkgdeb OUT PRODUCT [ARGS...]: consign pkg deb, output and errors in OUT.log.
+pkgdeb() {
+    local out=$1 product=$2
+    shift 2
+    "$CONSIGN" pkg deb --product "$product" --out "$out" \
+        --define "EXAMPLE_AGENT_BUILD=$EXAMPLE_AGENT_BUILD" "$@" >"$out.log" 2>&1
+}
+
+# Two builds at a time (the compression dominates and is single-threaded).
+# The second reproducible build starts a second later, from another directory
+# whose files are newer than SOURCE_DATE_EPOCH.
+b100=0 b100b=0 b101=0 bzst=0
+SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/out100" "$SRC/examples/agent/product.yaml" &
+p1=$!
+sleep 1
+SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/out100b" "$T/copy100/product.yaml" &
+p2=$!
+wait "$p1" || b100=$?
+wait "$p2" || b100b=$?
+(unset SOURCE_DATE_EPOCH && pkgdeb "$T/out101" "$T/p101/product.yaml") &
+p1=$!
+SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/outzst" "$SRC/examples/agent/product.yaml" --compress zstd &
+p2=$!
+wait "$p1" || b101=$?
+wait "$p2" || bzst=$?
+
+A100=$T/out100/${NAME}_1.0.0-1_amd64.deb
+R100=$T/out100/${RT}_1.0.0-1_amd64.deb
+A101=$T/out101/${NAME}_1.0.1-1_amd64.deb
+R101=$T/out101/${RT}_1.0.1-1_amd64.deb
+AZST=$T/outzst/${NAME}_1.0.0-1_amd64.deb
+RZST=$T/outzst/${RT}_1.0.0-1_amd64.deb
+for v in b100 b100b b101 bzst; do
+    log=$T/out${v#b}.log
+    [ "${!v}" -eq 0 ] || die "consign pkg deb ($v) failed" "$(cat "$log" 2>/dev/null)"
+done
+[ -f "$A100" ] && [ -f "$R100" ] && [ -f "$A101" ] && [ -f "$R101" ] && [ -f "$AZST" ] &&
+    [ -f "$RZST" ] || die "consign pkg deb did not write the expected files" "$(ls -R "$T")"
+ok "consign pkg deb builds 1.0.0, 1.0.1 and zstd packages"
+
+# --- 1. the format, with dpkg-deb ---------------------------------------------------
+check "ar members: debian-binary, control.tar.xz, data.tar.xz" \
+    test "$(ar t "$A100" | paste -sd' ')" = "debian-binary control.tar.xz data.tar.xz"
+check "zstd ar members: debian-binary, control.tar.zst, data.tar.zst" \
+    test "$(ar t "$AZST" | paste -sd' ')" = "debian-binary control.tar.zst data.tar.zst"
+check "debian-binary is 2.0" test "$(ar p "$A100" debian-binary)" = "2.0"
+
+dpkg-deb --info "$A100" >"$T/info" 2>&1 || die "dpkg-deb --info failed" "$(cat "$T/info")"
+fields=$(dpkg-deb -f "$A100" | sed -n 's/^\([A-Za-z-]*\):.*/\1/p' | paste -sd' ')
+check "control fields in order" test "$fields" = \
+    "Package Version Architecture Maintainer Installed-Size Depends Section Priority Homepage Description"
+f() { dpkg-deb -f "$1" "$2"; }
+check "Package, Version, Architecture" \
+    test "$(f "$A100" Package) $(f "$A100" Version) $(f "$A100" Architecture)" = \
+    "$NAME 1.0.0-1 amd64"
+check "Depends: the runtime, exactly this version" \
+    test "$(f "$A100" Depends)" = "$RT (= 1.0.0-1)"
+check "Maintainer, Section, Priority, Homepage" \
+    test "$(f "$A100" Maintainer)|$(f "$A100" Section)|$(f "$A100" Priority)|$(f "$A100" Homepage)" \
+    = "Example Packaging Team <packaging@example.com>|net|optional|https://www.example.com/agent"
+check_out "Description: summary, then the text with one leading space" \
+    '^ Description: Example network agent for consign$' cat "$T/info"
+check_out "the long description keeps its lines" \
+    '^  /var/opt/example-agent/logs and answers a local health check\.$' cat "$T/info"
+check "the runtime has no Depends" test -z "$(f "$R100" Depends)"
+check_out "dpkg-deb -I control md5sums conffiles" '^/etc/opt/example-agent/start-agent\.ini$' \
+    dpkg-deb -I "$A100" control md5sums conffiles
+check "conffiles: the init script and start-agent.ini" \
+    test "$(dpkg-deb -I "$A100" conffiles)" = \
+    "$(printf '/etc/init.d/%s\n/etc/opt/%s/start-agent.ini' "$NAME" "$NAME")"
+check "control.tar: ./ and the control files, 0755 scripts, root/root" \
+    test "$(dpkg-deb --ctrl-tarfile "$A100" | tar tv | awk '{print $1, $2, $NF}' | paste -sd,)" = \
+    "drwxr-xr-x root/root ./,-rw-r--r-- root/root ./conffiles,-rw-r--r-- root/root ./control,-rw-r--r-- root/root ./md5sums,-rwxr-xr-x root/root ./postinst,-rwxr-xr-x root/root ./postrm,-rwxr-xr-x root/root ./prerm"
+
+dpkg-deb --contents "$A100" >"$T/contents"
+check "data.tar: every entry owned by root/root" \
+    test "$(awk '$2 != "root/root"' "$T/contents" | wc -l)" -eq 0
+check "data.tar: entries start with ./, directories end with /" \
+    test "$(awk '$NF !~ /^\.\// || ($1 ~ /^d/ && $NF !~ /\/$/)' "$T/contents" | wc -l)" -eq 0
+check_out "data.tar: the launcher 0755" \
+    "^-rwxr-xr-x root/root .* \./opt/$NAME/bin/$NAME-launch$" cat "$T/contents"
+check_out "data.tar: the jar 0644" "^-rw-r--r-- root/root .* \./opt/$NAME/lib/agent\.jar$" \
+    cat "$T/contents"
+check_out "data.tar: the systemd unit" "\./lib/systemd/system/$NAME\.service$" cat "$T/contents"
+check_out "data.tar: the init script 0755" "^-rwxr-xr-x root/root .* \./etc/init\.d/$NAME$" \
+    cat "$T/contents"
+check_out "runtime data.tar: java 0755" "^-rwxr-xr-x root/root .* \./opt/$NAME/jre/bin/java$" \
+    dpkg-deb --contents "$R100"
+
+for deb in "$A100" "$R100"; do
+    x=$T/x.${deb##*/}
+    mkdir -p "$x"
+    dpkg-deb -x "$deb" "$x"
+    check "md5sums verify (${deb##*/})" \
+        bash -c "cd '$x' && dpkg-deb -I '$deb' md5sums | md5sum --quiet -c -"
+    # dpkg-gencontrol's rule: KiB rounded up per file and symlink, 1 per other object.
+    want=$(find "$x" -printf '%y %s\n' |
+        awk '{ if ($1 == "f" || $1 == "l") n += int(($2 + 1023) / 1024); else n += 1 } END { print n }')
+    check "Installed-Size as dpkg-gencontrol counts (${deb##*/}: $want)" \
+        test "$(f "$deb" Installed-Size)" = "$want"
+done
+
+# --- 2. lintian --------------------------------------------------------------------
+lintian -I "$A100" "$R100" >"$T/lintian" 2>&1 || true
+check "lintian: no errors" test "$(grep -c '^E:' "$T/lintian")" -eq 0
+echo "    lintian tags kept: $(grep -E '^[WI]:' "$T/lintian" | awk '{print $1, $3}' | sort -u |
+    paste -sd' ')"
+undocumented=
+for tag in $(grep -E '^[WI]:' "$T/lintian" | awk '{print $3}' | sort -u); do
+    grep -q -- "\`$tag\`" "$SRC/docs/packages.md" || undocumented="$undocumented $tag"
+done
+check "every lintian warning and info is explained in docs/packages.md${undocumented:+:$undocumented}" \
+    test -z "$undocumented"
+grep '^E:' "$T/lintian" | head -n 20 | sed 's/^/    /' || true
+
+# --- 4. reproducibility -----------------------------------------------------------------
+check "SOURCE_DATE_EPOCH: agent byte-for-byte the same from another directory, later" \
+    cmp "$A100" "$T/out100b/${A100##*/}"
+check "SOURCE_DATE_EPOCH: runtime byte-for-byte the same" cmp "$R100" "$T/out100b/${R100##*/}"
+check "without SOURCE_DATE_EPOCH: control.tar valid" dpkg-deb --info "$A101" control
+check_out "without SOURCE_DATE_EPOCH: data.tar valid" "\./opt/$NAME/lib/agent\.jar" \
+    dpkg-deb --contents "$A101"
+
+# --- 6. bad input ---------------------------------------------------------------------
+copy_example "$T/bad"
+mkfifo "$T/bad/fifo.jar"
+sed -i "s|\${EXAMPLE_AGENT_BUILD}/agent.jar|$T/bad/fifo.jar|" "$T/bad/product.yaml"
+mkdir "$T/outbad"
+expect_fail_clean "a source that is not a regular file: one line, nothing written" \
+    "$T/outbad" 'fifo\.jar' \
+    "$CONSIGN" pkg deb --product "$T/bad/product.yaml" --out "$T/outbad" \
+    --define "EXAMPLE_AGENT_BUILD=$EXAMPLE_AGENT_BUILD"
+mkdir "$T/full"
+if mount -t tmpfs -o size=2m consign-e2e-deb "$T/full"; then
+    mounts+=("$T/full")
+    expect_fail_clean "a full output file system: one line, nothing left" "$T/full" \
+        'No space left on device' \
+        "$CONSIGN" pkg deb --product "$SRC/examples/agent/product.yaml" --out "$T/full" \
+        --define "EXAMPLE_AGENT_BUILD=$EXAMPLE_AGENT_BUILD"
+    umount "$T/full" && unset 'mounts[-1]'
+else
+    skip "a full output file system (cannot mount a tmpfs here)"
+fi
+
+# --- 3 and 5. dpkg in Debian 11, 12, 13 ----------------------------------------------------
+# in_root CMD...: run CMD inside the current chroot, no input.
+in_root() {
+    chroot "$R" "$@" </dev/null
+}
+
+stat_is() { # PATH "MODE USER:GROUP"
+    test "$(chroot "$R" stat -c '%a %U:%G' "$1")" = "$2"
+}
+
+version_of() {
+    in_root dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$1" 2>/dev/null
+}
+
+# The runtime was cut from the build host's JDK: it runs only where glibc is
+# at least as new as the one it was linked against.
+glibc_needed=$(find "$EXAMPLE_AGENT_BUILD/runtime" -type f \( -name '*.so' -o -perm -u+x \) \
+    -exec objdump -T {} + 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' |
+    sort -V | tail -n 1 || true)
+
+for suite in $SUITES; do
+    R=$T/root-$suite
+    echo "# $suite"
+    if ! bash "$SRC/tests/lib/chroot.sh" "$CACHE" "$suite" "$R" >"$T/chroot.log" 2>&1; then
+        not_ok "$suite: chroot" "$(tail -n 20 "$T/chroot.log")"
+        continue
+    fi
+    mkdir -p "$R/tmp/zst"
+    cp "$A100" "$R100" "$A101" "$R101" "$R/tmp/"
+    cp "$AZST" "$RZST" "$R/tmp/zst/"
+    dpkg_version=$(in_root dpkg-query -W -f='${Version}' dpkg)
+
+    check_out "$suite: dpkg -i runtime and agent 1.0.0; postinst prints the configure hint" \
+        "Configure it with: sudo /opt/$NAME/$NAME-config interactive" \
+        in_root dpkg -i "/tmp/${R100##*/}" "/tmp/${A100##*/}"
+    check "$suite: both installed, 1.0.0-1" \
+        test "$(version_of $NAME)|$(version_of $RT)" = "1.0.0-1 ii |1.0.0-1 ii "
+    check "$suite: launcher 0755 root" stat_is "/opt/$NAME/bin/$NAME-launch" "755 root:root"
+    check "$suite: jar 0644 root" stat_is "/opt/$NAME/lib/agent.jar" "644 root:root"
+    check "$suite: java 0755 root" stat_is "/opt/$NAME/jre/bin/java" "755 root:root"
+    check "$suite: systemd unit" in_root test -f "/lib/systemd/system/$NAME.service"
+    check "$suite: init script 0755" stat_is "/etc/init.d/$NAME" "755 root:root"
+    check "$suite: /var/opt/$NAME and conf, logs 0750 root" bash -c \
+        "for d in /var/opt/$NAME /var/opt/$NAME/conf /var/opt/$NAME/logs; do
+             test \"\$(chroot '$R' stat -c '%a %U' \$d)\" = '750 root' || exit 1; done"
+
+    # The JVM finds its libraries through $ORIGIN, which glibc resolves with /proc.
+    mount -t proc proc "$R/proc"
+    mounts+=("$R/proc")
+    rc=0
+    in_root "/opt/$NAME/jre/bin/java" -version >"$T/java.out" 2>&1 || rc=$?
+    umount "$R/proc" && unset 'mounts[-1]'
+    if [ "$rc" -eq 0 ] && grep -q 'version' "$T/java.out"; then
+        ok "$suite: the packaged runtime runs (java -version)"
+    elif grep -q "GLIBC_.* not found" "$T/java.out"; then
+        skip "$suite: the example runtime needs glibc $glibc_needed, newer than $suite's" \
+            "(it is cut from the build host's JDK)"
+    else
+        not_ok "$suite: the packaged runtime runs (java -version)" "$(cat "$T/java.out")"
+    fi
+
+    # A customer edit of the conffile survives the upgrade.
+    echo "-Dcustomer.edit=$suite" >>"$R/etc/opt/$NAME/start-agent.ini"
+    check "$suite: upgrade to 1.0.1 with --force-confdef --force-confold" \
+        in_root dpkg -i --force-confdef --force-confold "/tmp/${R101##*/}" "/tmp/${A101##*/}"
+    check "$suite: both 1.0.1-1" \
+        test "$(version_of $NAME)|$(version_of $RT)" = "1.0.1-1 ii |1.0.1-1 ii "
+    check "$suite: the customer's start-agent.ini is kept" \
+        grep -qx -- "-Dcustomer.edit=$suite" "$R/etc/opt/$NAME/start-agent.ini"
+    check "$suite: the new default is beside it (.dpkg-dist)" \
+        grep -qx -- "# added in 1.0.1" "$R/etc/opt/$NAME/start-agent.ini.dpkg-dist"
+
+    check "$suite: dpkg -r $NAME" in_root dpkg -r "$NAME"
+    check "$suite: program files removed" bash -c \
+        "! test -e '$R/opt/$NAME/bin' && ! test -e '$R/opt/$NAME/lib' &&
+         ! chroot '$R' test -e /lib/systemd/system/$NAME.service"
+    check "$suite: /var/opt/$NAME and the conffile kept" bash -c \
+        "test -d '$R/var/opt/$NAME/conf' && test -f '$R/etc/opt/$NAME/start-agent.ini'"
+    check "$suite: $NAME left as config-files" test "$(version_of $NAME)" = "1.0.1-1 rc "
+    check "$suite: dpkg -r $RT on its own" in_root dpkg -r "$RT"
+    check "$suite: the runtime is gone" test ! -e "$R/opt/$NAME"
+    check "$suite: dpkg -P $NAME" in_root dpkg -P "$NAME"
+    check "$suite: purge removes /var/opt/$NAME and the conffiles" bash -c \
+        "! test -e '$R/var/opt/$NAME' && ! test -e '$R/etc/opt/$NAME/start-agent.ini' &&
+         ! test -e '$R/etc/init.d/$NAME'"
+    check_fail "$suite: the agent without its runtime fails on the dependency" \
+        "depends on $RT \(= 1\.0\.0-1\)" in_root dpkg -i "/tmp/${A100##*/}"
+    in_root dpkg -P "$NAME" >/dev/null 2>&1 || true
+
+    if dpkg --compare-versions "$dpkg_version" ge 1.21.18; then
+        check_out "$suite: zstd packages install (dpkg $dpkg_version)" "Setting up $NAME " \
+            in_root dpkg -i "/tmp/zst/${RZST##*/}" "/tmp/zst/${AZST##*/}"
+        check "$suite: zstd agent installed" test "$(version_of $NAME)" = "1.0.0-1 ii "
+    else
+        check_fail "$suite: dpkg $dpkg_version refuses zstd members" "control\.tar\.zst" \
+            in_root dpkg -i "/tmp/zst/${RZST##*/}"
+    fi
+    rm -rf --one-file-system "$R"
+done
+
+summary
