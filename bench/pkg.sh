@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Package build time: consign against dpkg-deb --build and rpmbuild -bb, on the
 # same trees (the example agent and its jlink runtime), the same compression
-# (xz level 6), side by side in one run. Prints medians and ratios.
+# (xz: level 6 for .deb as dpkg-deb, level 2 for .rpm as consign writes them),
+# side by side in one run. Prints medians and ratios.
 #
 #   bench/pkg.sh [BUILD_DIR] [RUNS]      (make bench runs it)
 set -euo pipefail
@@ -51,7 +52,7 @@ dpkg_both() {
     dpkg-deb --root-owner-group -Zxz -z6 --build "$w/deb-rt" "$w/deb-out/r.deb"
 }
 
-# rpmbuild: a spec that copies the prepared trees, xz level 6, no debuginfo.
+# rpmbuild: a spec that copies the prepared trees, xz level 2, no debuginfo.
 mkdir -p "$w/rpm/SPECS" "$w/rpm-out"
 cat >"$w/rpm/SPECS/bench.spec" <<SPEC
 Name: example-agent
@@ -80,7 +81,7 @@ cp -a $w/deb-rt/opt %{buildroot}/
 SPEC
 rpmbuild_both() {
   rpmbuild -bb --quiet --define "_topdir $w/rpm" --define "_rpmdir $w/rpm-out" \
-    --define '_binary_payload w6.xzdio' --define 'debug_package %{nil}' \
+    --define '_binary_payload w2.xzdio' --define 'debug_package %{nil}' \
     --define '__os_install_post %{nil}' --define '_build_id_links none' \
     "$w/rpm/SPECS/bench.spec"
 }
@@ -94,11 +95,11 @@ ours_deb >/dev/null && dpkg_both && rpmbuild_both && ours_rpm >/dev/null || { ec
 a=$(median ours_deb) b=$(median dpkg_both)
 c=$(median ours_rpm) d=$(median rpmbuild_both) e=$(median ours_rpm_signed)
 size() { du -cb "$@" | tail -1 | cut -f1; }
-printf '\nPackage build, example agent + jlink runtime (%s runs, median, xz -6)\n' "$runs"
+printf '\nPackage build, example agent + jlink runtime (%s runs, median; xz -6 deb, xz -2 rpm)\n' "$runs"
 printf '%-34s %10s %10s %8s\n' "work" "consign" "peer" "ratio"
 printf '%-34s %8s ms %8s ms %7.2fx\n' "2 x .deb vs dpkg-deb --build" "$a" "$b" "$(echo "$b / $a" | bc -l)"
 printf '%-34s %8s ms %8s ms %7.2fx\n' "2 x .rpm vs rpmbuild -bb" "$c" "$d" "$(echo "$d / $c" | bc -l)"
 printf '%-34s %8s ms %8s ms %7.2fx\n' "2 x .rpm signed vs rpmbuild -bb" "$e" "$d" "$(echo "$d / $e" | bc -l)"
 printf '%-34s %8s B  %8s B\n' ".deb bytes (ours, dpkg-deb)" "$(size "$w"/o1/*.deb)" "$(size "$w"/deb-out/*.deb)"
-printf '%-34s %8s B  %8s B\n' ".rpm bytes (ours, rpmbuild)" "$(size "$w"/o2/*.rpm)" "$(size "$(find "$w/rpm-out" -name '*.rpm')")"
+printf '%-34s %8s B  %8s B\n' ".rpm bytes (ours, rpmbuild)" "$(size "$w"/o2/*.rpm)" "$(find "$w/rpm-out" -name '*.rpm' -print0 | xargs -0 du -cb | tail -1 | cut -f1)"
 echo "(ratio > 1: consign is faster)"

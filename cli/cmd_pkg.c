@@ -85,7 +85,8 @@ parse_pkg_args(struct cli *cli, int argc, char **argv, struct pkg_args *a)
     opterr = 0;
     while ((c = getopt_long(argc, argv, deb ? "+p:o:D:h" : "+p:o:k:D:h", opts, NULL)) != -1) {
         if (deb && (c == 'k' || c == O_NOSIGN || c == O_PFILE || c == O_PENV))
-            c = '?';
+            return cli_usage(cli, "'%s' is an option of consign pkg rpm only",
+                             argv[optind - 1 - (c == 'k' || c == O_PFILE || c == O_PENV)]);
         switch (c) {
         case 'p':
             a->product = optarg;
@@ -194,7 +195,8 @@ build_all(struct cli *cli, const struct pkg_args *a, const struct consign_produc
         struct consign_pkg_opts o = {a->format, (enum consign_pkg_kind)kinds[i], a->compress,
                                      a->launcher};
         struct consign_pkg *pkg = NULL;
-        if (!(rc = consign_pkg_new(ctx, p, &o, &pkg)) && !(rc = consign_pkg_digest(ctx, pkg))) {
+        /* The writers compute the digests they need while they read each file. */
+        if (!(rc = consign_pkg_new(ctx, p, &o, &pkg))) {
             if (a->format == CONSIGN_PKG_DEB) {
                 rc = consign_deb_write(ctx, pkg, staging, &built[i]);
             } else {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "consign/buf.h"
 #include "consign/fileio.h"
@@ -840,10 +841,13 @@ check_spec_files(struct consign_ctx *ctx, const struct consign_product *p,
     size_t i;
     for (i = 0; i < spec->nfiles; i++) {
         const struct consign_file_spec *f = &spec->files[i];
-        if (!consign_is_file(f->src) && !consign_is_dir(f->src))
+        if (access(f->src, F_OK) < 0)
             return consign_fail(ctx, CONSIGN_E_NOTFOUND,
-                                "%s:%zu: %s.files[%zu].src: %s: no such "
-                                "file or directory",
+                                "%s:%zu: %s.files[%zu].src: %s: no such file or directory", p->path,
+                                f->line, prefix, i, f->src);
+        if (!consign_is_file(f->src) && !consign_is_dir(f->src))
+            return consign_fail(ctx, CONSIGN_E_INVALID,
+                                "%s:%zu: %s.files[%zu].src: %s: not a regular file or directory",
                                 p->path, f->line, prefix, i, f->src);
         if (f->config && !consign_is_file(f->src))
             return consign_fail(ctx, CONSIGN_E_INVALID,

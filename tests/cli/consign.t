@@ -8,6 +8,7 @@ Build, sign and ship a long-running agent and its bundled runtime.
 
 Commands:
   keys      generate, export, list and use release signing keys
+  pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
   stage     lay out a product's files under a sandbox root
 
@@ -25,6 +26,7 @@ Build, sign and ship a long-running agent and its bundled runtime.
 
 Commands:
   keys      generate, export, list and use release signing keys
+  pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
   stage     lay out a product's files under a sandbox root
 

@@ -44,6 +44,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ok() {
     passed=$((passed + 1))
@@ -143,9 +144,10 @@ if [ -z "${EXAMPLE_AGENT_BUILD:-}" ]; then
             "$BUILD/CMakeCache.txt" 2>/dev/null || true)
     fi
 fi
-[ -n "$EXAMPLE_AGENT_BUILD" ] && [ -f "$EXAMPLE_AGENT_BUILD/agent.jar" ] &&
-    [ -x "$EXAMPLE_AGENT_BUILD/runtime/bin/java" ] ||
+if [ -z "$EXAMPLE_AGENT_BUILD" ] || [ ! -f "$EXAMPLE_AGENT_BUILD/agent.jar" ] ||
+    [ ! -x "$EXAMPLE_AGENT_BUILD/runtime/bin/java" ]; then
     die "no example agent build (agent.jar, runtime/); set EXAMPLE_AGENT_BUILD"
+fi
 EXAMPLE_AGENT_BUILD=$(cd "$EXAMPLE_AGENT_BUILD" && pwd)
 
 # --- the products ----------------------------------------------------------------
@@ -194,12 +196,16 @@ A101=$T/out101/${NAME}_1.0.1-1_amd64.deb
 R101=$T/out101/${RT}_1.0.1-1_amd64.deb
 AZST=$T/outzst/${NAME}_1.0.0-1_amd64.deb
 RZST=$T/outzst/${RT}_1.0.0-1_amd64.deb
-for v in b100 b100b b101 bzst; do
-    log=$T/out${v#b}.log
-    [ "${!v}" -eq 0 ] || die "consign pkg deb ($v) failed" "$(cat "$log" 2>/dev/null)"
+built() { # RC LOG
+    [ "$1" -eq 0 ] || die "consign pkg deb failed (${2##*/})" "$(cat "$2" 2>/dev/null)"
+}
+built "$b100" "$T/out100.log"
+built "$b100b" "$T/out100b.log"
+built "$b101" "$T/out101.log"
+built "$bzst" "$T/outzst.log"
+for deb in "$A100" "$R100" "$A101" "$R101" "$AZST" "$RZST"; do
+    [ -f "$deb" ] || die "consign pkg deb did not write $deb" "$(ls -R "$T")"
 done
-[ -f "$A100" ] && [ -f "$R100" ] && [ -f "$A101" ] && [ -f "$R101" ] && [ -f "$AZST" ] &&
-    [ -f "$RZST" ] || die "consign pkg deb did not write the expected files" "$(ls -R "$T")"
 ok "consign pkg deb builds 1.0.0, 1.0.1 and zstd packages"
 
 # --- 1. the format, with dpkg-deb ---------------------------------------------------
@@ -270,9 +276,9 @@ check "lintian: no errors" test "$(grep -c '^E:' "$T/lintian")" -eq 0
 echo "    lintian tags kept: $(grep -E '^[WI]:' "$T/lintian" | awk '{print $1, $3}' | sort -u |
     paste -sd' ')"
 undocumented=
-for tag in $(grep -E '^[WI]:' "$T/lintian" | awk '{print $3}' | sort -u); do
+while read -r tag; do
     grep -q -- "\`$tag\`" "$SRC/docs/packages.md" || undocumented="$undocumented $tag"
-done
+done < <(grep -E '^[WI]:' "$T/lintian" | awk '{print $3}' | sort -u)
 check "every lintian warning and info is explained in docs/packages.md${undocumented:+:$undocumented}" \
     test -z "$undocumented"
 grep '^E:' "$T/lintian" | head -n 20 | sed 's/^/    /' || true
@@ -317,6 +323,7 @@ stat_is() { # PATH "MODE USER:GROUP"
 }
 
 version_of() {
+    # shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
     in_root dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$1" 2>/dev/null
 }
 
@@ -336,6 +343,7 @@ for suite in $SUITES; do
     mkdir -p "$R/tmp/zst"
     cp "$A100" "$R100" "$A101" "$R101" "$R/tmp/"
     cp "$AZST" "$RZST" "$R/tmp/zst/"
+    # shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
     dpkg_version=$(in_root dpkg-query -W -f='${Version}' dpkg)
 
     check_out "$suite: dpkg -i runtime and agent 1.0.0; postinst prints the configure hint" \

@@ -17,7 +17,7 @@
 #include "pkg_private.h"
 
 #define PKG_MAX_ENTRIES 1000000
-#define PKG_MAX_DEPTH 64
+#define PKG_MAX_DEPTH   64
 
 struct builder {
     struct consign_ctx *ctx;
@@ -297,10 +297,9 @@ add_specs(struct builder *b, const struct consign_package_spec *spec)
 
     for (i = 0; i < spec->nfiles; i++)
         if ((rc = walk(b, spec->files[i].src, spec->files[i].dst, &spec->files[i], 0)))
-            return consign_err_context(b->ctx, rc, "%s.files[%zu]",
-                                       b->pkg->opts.kind == CONSIGN_PKG_RUNTIME ? "runtime"
-                                                                                : "agent",
-                                       i);
+            return consign_err_context(
+                b->ctx, rc, "%s.files[%zu]",
+                b->pkg->opts.kind == CONSIGN_PKG_RUNTIME ? "runtime" : "agent", i);
     return 0;
 }
 
@@ -335,9 +334,10 @@ add_generated(struct builder *b)
                            consign__pkg_unit_dir(pkg->opts.format), p->service.name)))
             goto out;
         consign_buf_reset(&t);
+        /* dpkg wants init scripts as conffiles; RPM packaging rules want them not %config. */
         if ((rc = consign__pkg_initscript_text(b->ctx, p, &t)) ||
-            (rc = add_text(b, &t, 0755, 1, 0, "%s/%s", consign__pkg_initd_dir(pkg->opts.format),
-                           p->service.name)))
+            (rc = add_text(b, &t, 0755, pkg->opts.format == CONSIGN_PKG_DEB, 0, "%s/%s",
+                           consign__pkg_initd_dir(pkg->opts.format), p->service.name)))
             goto out;
     }
     if (pkg->opts.format == CONSIGN_PKG_DEB) {
@@ -347,8 +347,7 @@ add_generated(struct builder *b)
             goto out;
         consign_buf_reset(&t);
         if ((rc = consign__pkg_changelog_text(b->ctx, pkg, &t)) ||
-            (rc = add_text(b, &t, 0644, 0, 1, "/usr/share/doc/%s/changelog.Debian.gz",
-                           pkg->name)))
+            (rc = add_text(b, &t, 0644, 0, 1, "/usr/share/doc/%s/changelog.Debian.gz", pkg->name)))
             goto out;
         consign_buf_reset(&t);
         if ((rc = consign__pkg_lintian_overrides(b->ctx, pkg, &t)) ||
@@ -404,8 +403,8 @@ consign_pkg_new(struct consign_ctx *ctx, const struct consign_product *product,
     pkg->arch = opts->format == CONSIGN_PKG_DEB ? consign_arch_deb(product->arch)
                                                 : consign_arch_rpm(product->arch);
     if (product->has_epoch)
-        pkg->evr = consign_asprintf(ctx, "%lu:%s-%s", product->epoch, product->version,
-                                    product->release);
+        pkg->evr =
+            consign_asprintf(ctx, "%lu:%s-%s", product->epoch, product->version, product->release);
     else
         pkg->evr = consign_asprintf(ctx, "%s-%s", product->version, product->release);
     if (!pkg->evr) {
@@ -422,8 +421,8 @@ consign_pkg_new(struct consign_ctx *ctx, const struct consign_product *product,
     b.ctx = ctx;
     b.pkg = pkg;
     b.cap = 0;
-    if ((rc = add_specs(&b, opts->kind == CONSIGN_PKG_AGENT ? &product->agent
-                                                             : &product->runtime)) ||
+    if ((rc = add_specs(&b,
+                        opts->kind == CONSIGN_PKG_AGENT ? &product->agent : &product->runtime)) ||
         (rc = add_generated(&b)) || (rc = finish_tree(&b)))
         goto out;
     if (opts->kind == CONSIGN_PKG_AGENT && (rc = consign__pkg_make_scripts(ctx, pkg)))

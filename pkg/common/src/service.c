@@ -369,12 +369,18 @@ consign__pkg_copyright_text(struct consign_ctx *ctx, const struct consign_pkg *p
                                 pkg->name, p->maintainer);
     if (!rc && p->homepage)
         rc = consign_buf_printf(ctx, out, "Source: %s\n", p->homepage);
-    if (!rc)
-        rc = consign_buf_printf(ctx, out, "\nFiles: *\nCopyright: %s\nLicense: %s\n",
-                                p->vendor ? p->vendor : p->maintainer, p->license);
+    if (!rc) {
+        struct tm tm;
+        time_t t = pkg->build_time;
+        gmtime_r(&t, &tm);
+        rc = consign_buf_printf(ctx, out, "\nFiles: *\nCopyright: %d %s\nLicense: %s\n",
+                                tm.tm_year + 1900, p->vendor ? p->vendor : p->maintainer,
+                                p->license);
+    }
     if (!rc && p->eula)
-        rc = consign_buf_printf(ctx, out, " The end-user license agreement is shown by the "
-                                          "installers.\n");
+        rc = consign_buf_printf(ctx, out,
+                                " The end-user license agreement is shown by the "
+                                "installers.\n");
     return rc;
 }
 
@@ -399,16 +405,23 @@ int
 consign__pkg_lintian_overrides(struct consign_ctx *ctx, const struct consign_pkg *pkg,
                                struct consign_buf *out)
 {
+    const char *n = pkg->product->name;
     /* Each override is explained in docs/packages.md. */
     int rc = consign_buf_printf(ctx, out,
                                 "# Vendor software installs under /opt/%s (FHS 3.13), on purpose.\n"
-                                "%s: dir-or-file-in-opt\n",
-                                pkg->product->name, pkg->name);
+                                "%s: dir-or-file-in-opt\n"
+                                "# The vendor's binaries are shipped as built; consign does not "
+                                "strip them.\n"
+                                "%s: unstripped-binary-or-object [opt/%s/*]\n",
+                                n, pkg->name, pkg->name, n);
     if (!rc && pkg->opts.kind == CONSIGN_PKG_AGENT)
         rc = consign_buf_printf(ctx, out,
                                 "# Configuration lives in /etc/opt/%s (FHS 3.7.4).\n"
-                                "%s: dir-or-file-in-etc-opt\n",
-                                pkg->product->name, pkg->name);
+                                "%s: dir-or-file-in-etc-opt\n"
+                                "# The launcher is static on purpose: it runs on any libc, "
+                                "before the runtime.\n"
+                                "%s: statically-linked-binary [opt/%s/bin/%s-launch]\n",
+                                n, pkg->name, pkg->name, n, n);
     return rc;
 }
 

@@ -26,8 +26,8 @@
 /* Fixed compression settings: the output depends on them, so they never vary
  * with the host (no thread count from the CPU count, no default that a newer
  * libarchive might change). xz -6 is dpkg-deb's default; zstd -19 is the
- * strongest level that decompresses with a small window (8 MiB), which dpkg's
- * streaming decoder accepts without --long. */
+ * strongest level below the "ultra" ones, so its window stays at 8 MiB and
+ * unpacking on the target needs little memory. */
 #define DEB_XZ_LEVEL   "6"
 #define DEB_ZSTD_LEVEL "19"
 
@@ -40,6 +40,7 @@ struct writer {
     struct consign_buf *buf; /* when fd is -1 */
     unsigned long long written;
     int sink_rc; /* an error the sink has already recorded in ctx */
+    int discard; /* cleaning up after a failure: drop whatever comes */
 };
 
 /* What consign_pkg_write_file's callback needs. */
@@ -65,9 +66,13 @@ sink_write(struct archive *a, void *user, const void *p, size_t n)
     size_t done = 0;
 
     (void)a;
+    if (w->discard)
+        return (la_ssize_t)n;
     if (w->fd < 0) {
-        if ((w->sink_rc = consign_buf_append(w->ctx, w->buf, p, n)))
+        if ((w->sink_rc = consign_buf_append(w->ctx, w->buf, p, n))) {
+            consign_err_context(w->ctx, w->sink_rc, "writing %s", w->what);
             return -1;
+        }
         w->written += n;
         return (la_ssize_t)n;
     }
@@ -76,7 +81,7 @@ sink_write(struct archive *a, void *user, const void *p, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            w->sink_rc = consign_fail_errno(w->ctx, k < 0 ? errno : EIO, "%s", w->what);
+            w->sink_rc = consign_fail_errno(w->ctx, k < 0 ? errno : EIO, "writing %s", w->what);
             return -1;
         }
         done += (size_t)k;
@@ -106,9 +111,9 @@ filter_option(struct writer *w, const char *filter, const char *key, const char 
 {
     if (archive_write_set_filter_option(w->a, filter, key, value) == ARCHIVE_OK)
         return 0;
-    return consign_fail(w->ctx, CONSIGN_E_INTERNAL,
-                        "%s: this libarchive cannot set %s %s=%s: %s", w->what, filter, key,
-                        value, archive_error_string(w->a) ? archive_error_string(w->a) : "");
+    return consign_fail(w->ctx, CONSIGN_E_INTERNAL, "%s: this libarchive cannot set %s %s=%s: %s",
+                        w->what, filter, key, value,
+                        archive_error_string(w->a) ? archive_error_string(w->a) : "");
 }
 
 /* Open a GNU tar writer (tar != 0, compressed as asked) or an ar writer. */
@@ -167,8 +172,10 @@ writer_free(struct writer *w)
 {
     if (!w || !w->a)
         return;
-    /* After a failure, free must not try to flush into the sink again. */
-    archive_write_fail(w->a);
+    /* Only close releases the compressor (free skips it after a failure);
+     * what close still flushes after a failure is dropped. */
+    w->discard = 1;
+    archive_write_close(w->a);
     archive_write_free(w->a);
     w->a = NULL;
 }
@@ -195,9 +202,10 @@ put_header(struct writer *w, const char *path, unsigned type, unsigned mode,
         archive_entry_copy_symlink(e, link);
     r = archive_write_header(w->a, e);
     archive_entry_free(e);
-    if (r != ARCHIVE_OK)
-        return consign_err_context(w->ctx, writer_fail(w), "%s", path);
-    return 0;
+    if (r == ARCHIVE_OK)
+        return 0;
+    r = writer_fail(w);
+    return w->sink_rc ? r : consign_err_context(w->ctx, r, "%s", path);
 }
 
 static int
@@ -283,8 +291,7 @@ control_text(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct cons
     const struct consign_product *p = pkg->product;
     int rc;
 
-    if ((rc = one_line(ctx, "Package", pkg->name)) ||
-        (rc = one_line(ctx, "Version", pkg->evr)) ||
+    if ((rc = one_line(ctx, "Package", pkg->name)) || (rc = one_line(ctx, "Version", pkg->evr)) ||
         (rc = one_line(ctx, "Architecture", pkg->arch)) ||
         (rc = one_line(ctx, "Maintainer", p->maintainer)) ||
         (rc = one_line(ctx, "Section", p->section)) ||
@@ -332,8 +339,7 @@ md5sums_text(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct cons
         if (e->type != CONSIGN_PKG_FILE)
             continue;
         if (strpbrk(e->path, "\r\n"))
-            return consign_fail(ctx, CONSIGN_E_INVALID, "%s: a newline in a file name",
-                                e->path);
+            return consign_fail(ctx, CONSIGN_E_INVALID, "%s: a newline in a file name", e->path);
         if (e->config) {
             rc = consign_buf_printf(ctx, conffiles, "%s\n", e->path);
         } else {
@@ -367,8 +373,7 @@ write_control(struct consign_ctx *ctx, const struct consign_pkg *pkg, const char
     consign_buf_init(&control, DEB_TEXT_MAX);
     consign_buf_init(&md5s, DEB_TEXT_MAX);
     consign_buf_init(&conffiles, DEB_TEXT_MAX);
-    if ((rc = control_text(ctx, pkg, &control)) ||
-        (rc = md5sums_text(ctx, pkg, &md5s, &conffiles)))
+    if ((rc = control_text(ctx, pkg, &control)) || (rc = md5sums_text(ctx, pkg, &md5s, &conffiles)))
         goto out;
     m[n++] = (struct member){"control", control.data, control.len, 0644};
     if (md5s.len)
@@ -379,8 +384,7 @@ write_control(struct consign_ctx *ctx, const struct consign_pkg *pkg, const char
         const char *s = pkg->scripts[i].name;
         if (strcmp(s, "preinst") != 0 && strcmp(s, "postinst") != 0 && strcmp(s, "prerm") != 0 &&
             strcmp(s, "postrm") != 0) {
-            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "'%s' is not a dpkg maintainer script",
-                              s);
+            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "'%s' is not a dpkg maintainer script", s);
             goto out;
         }
         if (n == sizeof(m) / sizeof(m[0])) {
@@ -427,8 +431,10 @@ write_data(struct consign_ctx *ctx, const struct consign_pkg *pkg, const char *w
 
         if (e->path[0] != '/' ||
             snprintf(path, sizeof(path), ".%s%s", e->path, dir ? "/" : "") >= (int)sizeof(path)) {
-            rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: not an absolute path of at most %d "
-                              "bytes", e->path, CONSIGN_PATH_MAX);
+            rc = consign_fail(ctx, CONSIGN_E_INVALID,
+                              "%s: not an absolute path of at most %d "
+                              "bytes",
+                              e->path, CONSIGN_PATH_MAX);
             goto out;
         }
         switch (e->type) {
@@ -441,7 +447,8 @@ write_data(struct consign_ctx *ctx, const struct consign_pkg *pkg, const char *w
         case CONSIGN_PKG_FILE:
             if ((rc = put_header(&w, path, AE_IFREG, e->mode, e->size, e->mtime, NULL)))
                 break;
-            if ((rc = consign_pkg_entry_stream(ctx, e, put_block, &w)))
+            /* A read error names the file; a write error is about the archive. */
+            if ((rc = consign_pkg_entry_stream(ctx, e, put_block, &w)) && !w.sink_rc)
                 rc = consign_err_context(ctx, rc, "%s", e->path);
             break;
         }
@@ -521,7 +528,7 @@ write_deb(struct consign_ctx *ctx, int fd, void *user)
     const struct job *j = user;
     const struct consign_pkg *pkg = j->pkg;
     const char *ext = pkg->opts.compress == CONSIGN_COMPRESS_ZSTD ? "zst" : "xz";
-    struct writer ar = {.ctx = ctx, .what = "ar archive", .fd = fd};
+    struct writer ar = {.ctx = ctx, .what = "the package", .fd = fd};
     struct consign_buf control;
     unsigned long long data_size = 0;
     char control_name[32], data_name[32];
@@ -537,8 +544,7 @@ write_deb(struct consign_ctx *ctx, int fd, void *user)
     if ((rc = writer_open(&ar, 0, pkg->opts.compress)) ||
         (rc = put_header(&ar, "debian-binary", AE_IFREG, 0644, 4, pkg->build_time, NULL)) ||
         (rc = put_data(&ar, "2.0\n", 4)) ||
-        (rc = put_header(&ar, control_name, AE_IFREG, 0644, control.len, pkg->build_time,
-                         NULL)) ||
+        (rc = put_header(&ar, control_name, AE_IFREG, 0644, control.len, pkg->build_time, NULL)) ||
         (rc = put_data(&ar, control.data, control.len)) ||
         (rc = put_header(&ar, data_name, AE_IFREG, 0644, data_size, pkg->build_time, NULL)) ||
         (rc = copy_temp(ctx, &ar, tmp, data_size)))
@@ -563,8 +569,7 @@ consign_deb_write(struct consign_ctx *ctx, struct consign_pkg *pkg, const char *
     if (out_path)
         *out_path = NULL;
     if (pkg->opts.format != CONSIGN_PKG_DEB)
-        return consign_fail(ctx, CONSIGN_E_USAGE, "%s: not a package model for .deb",
-                            pkg->name);
+        return consign_fail(ctx, CONSIGN_E_USAGE, "%s: not a package model for .deb", pkg->name);
     if (!(filename = consign_pkg_filename(ctx, pkg))) {
         rc = CONSIGN_E_NOMEM;
         goto out;

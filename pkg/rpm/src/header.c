@@ -5,7 +5,7 @@
 #include "rpm_header.h"
 
 #define ENTRY_SIZE  16
-#define MAX_ELEMENT (64u << 20) /* one string or binary value */
+#define MAX_ELEMENT CONSIGN_RPM_HDR_MAX_DATA /* one string or binary value */
 
 static const unsigned char header_magic[8] = {0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0};
 
@@ -73,8 +73,8 @@ add_entry(struct consign_ctx *ctx, struct consign__rpm_hdr *h, uint32_t tag,
         goto out;
     }
     if (len > CONSIGN_RPM_HDR_MAX_DATA) {
-        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "rpm header: tag %u holds more than %u MiB",
-                          (unsigned)tag, CONSIGN_RPM_HDR_MAX_DATA >> 20);
+        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "rpm header: tag %u holds more than 16 MiB",
+                          (unsigned)tag);
         goto out;
     }
     if (h->n == h->cap) {
@@ -268,7 +268,7 @@ consign__rpm_hdr_write(struct consign_ctx *ctx, const struct consign__rpm_hdr *h
     const struct consign__rpm_entry **sorted = NULL;
     unsigned char *index = NULL, intro[16], trailer[ENTRY_SIZE];
     struct consign_buf data;
-    size_t i, il = h->n + 1;
+    size_t i, il = h->n + 1, need;
     int rc = 0;
 
     consign_buf_init(&data, CONSIGN_RPM_HDR_MAX_DATA);
@@ -293,6 +293,14 @@ consign__rpm_hdr_write(struct consign_ctx *ctx, const struct consign__rpm_hdr *h
             goto out;
         }
         sorted[i] = &h->e[i];
+    }
+    for (i = 0, need = ENTRY_SIZE; i < h->n; i++)
+        need += h->e[i].len + 7;
+    if (need > CONSIGN_RPM_HDR_MAX_DATA) {
+        rc = consign_fail(ctx, CONSIGN_E_TOOBIG,
+                          "rpm header: more than 16 MiB of data (too many files for rpm before "
+                          "4.14)");
+        goto out;
     }
     if (h->n)
         qsort(sorted, h->n, sizeof(*sorted), cmp_entry_tag);

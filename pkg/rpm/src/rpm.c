@@ -26,7 +26,6 @@ enum {
     SIG_SIZE = 1000, /* header + payload */
     SIG_PGP = 1002,  /* header+payload signature, RSA keys */
     SIG_MD5 = 1004,  /* header + payload */
-    SIG_GPG = 1005,  /* header+payload signature, non-RSA keys */
     SIG_PAYLOADSIZE = 1007,
 };
 
@@ -59,14 +58,14 @@ enum {
     TAG_FILEUSERNAME = 1039,
     TAG_FILEGROUPNAME = 1040,
     TAG_SOURCERPM = 1044,
-    TAG_CHANGELOGTIME = 1080,
-    TAG_CHANGELOGNAME = 1081,
-    TAG_CHANGELOGTEXT = 1082,
     TAG_FILEVERIFYFLAGS = 1045,
     TAG_PROVIDENAME = 1047,
     TAG_REQUIREFLAGS = 1048,
     TAG_REQUIRENAME = 1049,
     TAG_REQUIREVERSION = 1050,
+    TAG_CHANGELOGTIME = 1080,
+    TAG_CHANGELOGNAME = 1081,
+    TAG_CHANGELOGTEXT = 1082,
     TAG_FILEDEVICES = 1095,
     TAG_FILEINODES = 1096,
     TAG_FILELANGS = 1097,
@@ -648,8 +647,9 @@ bad:
                         "OpenPGP v4 signature");
 }
 
-/* Which signature tags carry a signature: RSA keys go in RSA/PGP, the others
- * (DSA, ECDSA, EdDSA) in DSA/GPG, as rpmsign does. */
+/* Which signature tags carry a signature: RSA keys go in RSA (header) and
+ * PGP (header+payload), the others (DSA, ECDSA, EdDSA) in DSA, as rpmsign
+ * does. */
 static int
 sig_tags(struct consign_ctx *ctx, const struct consign_buf *sig, uint32_t *hdr_tag,
          uint32_t *full_tag)
@@ -667,7 +667,7 @@ sig_tags(struct consign_ctx *ctx, const struct consign_buf *sig, uint32_t *hdr_t
     case 19: /* ECDSA */
     case 22: /* EdDSA */
         *hdr_tag = SIG_DSA;
-        *full_tag = SIG_GPG;
+        *full_tag = 0;
         return 0;
     default:
         return consign_fail(ctx, CONSIGN_E_KEY,
@@ -675,30 +675,36 @@ sig_tags(struct consign_ctx *ctx, const struct consign_buf *sig, uint32_t *hdr_t
     }
 }
 
-/* Header-only signature over the main header, and the legacy header+payload
- * one that rpm before 4.14 (RHEL 7) needs to vouch for the payload. */
+/* A header-only signature over the main header and, for RSA keys, the legacy
+ * header+payload one that rpm before 4.14 (RHEL 7) needs to vouch for the
+ * payload. Every rpm that can verify other algorithms checks the payload
+ * through the header's payload digest, so rpmsign adds no legacy signature
+ * for them, and neither do we. */
 static int
 sign_package(struct consign_ctx *ctx, const struct rpm_file *f, const struct consign_rpm_sign *s,
              struct consign__rpm_hdr *sigh)
 {
     struct hp_reader r = {f, 0, 0};
     struct consign_buf hsig, fsig;
-    uint32_t htag = 0, ftag = 0, unused = 0;
+    uint32_t htag = 0, ftag = 0;
     int rc;
 
     consign_buf_init(&hsig, SIG_MAX);
     consign_buf_init(&fsig, SIG_MAX);
     if ((rc = consign_keys_sign(ctx, s->keydir, s->passphrase, CONSIGN_SIG_DETACHED, 0,
                                 f->header.data, f->header.len, &hsig)) ||
-        (rc = consign_keys_sign_stream(ctx, s->keydir, s->passphrase, 0, hp_read, &r, &fsig)) ||
-        (rc = sig_tags(ctx, &hsig, &htag, &unused)) || (rc = sig_tags(ctx, &fsig, &unused, &ftag)))
+        (rc = sig_tags(ctx, &hsig, &htag, &ftag)) ||
+        (rc = consign__rpm_hdr_bin(ctx, sigh, htag, hsig.data, hsig.len)))
         goto out;
-    if (htag == SIG_DSA)
+    if (htag != SIG_RSA) {
         consign_log(ctx, CONSIGN_LOG_WARN,
-                    "%s: signed with a non-RSA key, which rpm before 4.16 (RHEL 7 and 8) "
-                    "cannot verify",
+                    "%s: signed with a non-RSA key: rpm before 4.16 (RHEL 7, 8) cannot "
+                    "verify it, nor rpm 4.16 and 4.17 built with libgcrypt (Debian 11)",
                     f->pkg->name);
-    if ((rc = consign__rpm_hdr_bin(ctx, sigh, htag, hsig.data, hsig.len)) ||
+        goto out;
+    }
+    if ((rc = consign_keys_sign_stream(ctx, s->keydir, s->passphrase, 0, hp_read, &r, &fsig)) ||
+        (rc = sig_tags(ctx, &fsig, &htag, &ftag)) ||
         (rc = consign__rpm_hdr_bin(ctx, sigh, ftag, fsig.data, fsig.len)))
         goto out;
 out:
@@ -837,13 +843,18 @@ consign_rpm_write(struct consign_ctx *ctx, struct consign_pkg *pkg,
         (rc = build_header(ctx, &f)) || (rc = build_signature(ctx, &f, sign)))
         goto out;
     build_lead(&f);
-    if ((rc = consign_pkg_write_file(ctx, dir, name, write_rpm, &f)))
-        goto out;
+    /* The path first: once the file is in place, nothing may fail. */
     if (out_path && !(*out_path = consign_asprintf(ctx, "%s/%s", dir, name))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
+    if ((rc = consign_pkg_write_file(ctx, dir, name, write_rpm, &f)))
+        goto out;
 out:
+    if (rc && out_path) {
+        free(*out_path);
+        *out_path = NULL;
+    }
     if (rc)
         consign_err_context(ctx, rc, "%s", name ? name : pkg->name);
     if (f.payload.fd >= 0)

@@ -28,9 +28,9 @@ enum consign__rpm_type {
 
 #define CONSIGN_RPM_REGION_SIGNATURES 62
 #define CONSIGN_RPM_REGION_IMMUTABLE  63
-#define CONSIGN_RPM_HDR_MAX_TAGS      4096         /* rpm allows 0xffff */
-#define CONSIGN_RPM_HDR_MAX_DATA      (256u << 20) /* rpm's HEADER_DATA_MAX */
-#define CONSIGN_RPM_SIG_MAX_TAGS      32           /* rpm's limit for signatures */
+#define CONSIGN_RPM_HDR_MAX_TAGS      4096        /* rpm allows 0xffff */
+#define CONSIGN_RPM_HDR_MAX_DATA      0x00ffffffu /* rpm < 4.14 reads at most 16 MiB */
+#define CONSIGN_RPM_SIG_MAX_TAGS      32          /* rpm's limit for signatures */
 
 /* The values of one array tag, built element by element, already in the
  * header's encoding (big-endian numbers, NUL-terminated strings). */
