@@ -21,6 +21,7 @@ $(BUILD_ASAN)/build.ninja: | deps
 	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONSIGN_SANITIZE=ON \
 	  -DCONSIGN_BUILD_EXAMPLES=OFF -DCONSIGN_EXAMPLE_AGENT_DIR=$(abspath $(BUILD))/examples/agent \
 	  -DCONSIGN_CHROOT_CACHE=$(abspath $(BUILD))/chroots \
+	  -DCONSIGN_PACKAGED_LAUNCHER=$(abspath $(BUILD))/target/consign-launch \
 	  $(CMAKE_ARGS) >/dev/null
 
 build: deps $(BUILD)/build.ninja

@@ -118,7 +118,10 @@ static const char sign_help[] =
     "      --passphrase-file FILE the key's passphrase is the first line of FILE\n"
     "      --passphrase-env VAR   the key's passphrase is the value of $VAR\n"
     "      --out FILE             write FILE (mode 0644) instead of standard output\n"
-    "  -h, --help                 this help\n";
+    "  -h, --help                 this help\n"
+    "\n"
+    "SOURCE_DATE_EPOCH, when set, is the signature's time (or the key's creation\n"
+    "time, if later): the same key, time and FILE give the same signature.\n";
 
 /* The options every subcommand may take; each one accepts a subset. */
 struct keys_args {
@@ -442,6 +445,7 @@ run_sign(struct cli *cli, int argc, char **argv)
     static const int allowed[] = {OPT_KEYDIR,    OPT_CLEARSIGN, OPT_DETACH, OPT_ARMOR,
                                   OPT_PASS_FILE, OPT_PASS_ENV,  OPT_OUT,    0};
     struct consign_secret *pass = NULL;
+    struct consign_sign_opts opts = {CONSIGN_SIG_DETACHED, 0, CONSIGN_SIG_TIME_NOW};
     struct consign_buf sig;
     struct keys_args a;
     void *data = NULL;
@@ -456,10 +460,12 @@ run_sign(struct cli *cli, int argc, char **argv)
     if (!a.clearsign && !a.armor && (!a.out || strcmp(a.out, "-") == 0) && isatty(STDOUT_FILENO))
         return cli_usage(cli, "refusing to write a binary signature to a terminal; use --armor "
                               "or --out");
-    if ((rc = load_passphrase(cli, &a, &pass)) || (rc = map_file(cli, a.file, &data, &len)) ||
-        (rc = consign_keys_sign(&cli->ctx, a.keydir, pass,
-                                a.clearsign ? CONSIGN_SIG_CLEARSIGN : CONSIGN_SIG_DETACHED, a.armor,
-                                data, len, &sig))) {
+    opts.mode = a.clearsign ? CONSIGN_SIG_CLEARSIGN : CONSIGN_SIG_DETACHED;
+    opts.armor = a.armor;
+    if ((rc = consign_keys_sig_time_env(&cli->ctx, &opts.created)) ||
+        (rc = load_passphrase(cli, &a, &pass)) || (rc = map_file(cli, a.file, &data, &len)) ||
+        (rc = consign_keys_sign_ext(&cli->ctx, a.keydir, pass, &opts, data, len, NULL, NULL,
+                                    &sig))) {
         rc = cli_fail(cli, rc);
         goto out;
     }

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc make cmake ninja-build pkg-config
-  libarchive-dev libgpgme-dev libssl-dev libzstd-dev libcurl4-openssl-dev libyaml-dev
+  libarchive-dev libgpgme-dev libssl-dev libzstd-dev liblzma-dev libcurl4-openssl-dev libyaml-dev
   # tests
   zlib1g-dev
   libcmocka-dev gnupg gpgv rpm curl file procps util-linux

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -24,8 +26,10 @@
 
 #include "consign/buf.h"
 #include "consign/fileio.h"
+#include "consign/hash.h"
 #include "consign/keys.h"
 #include "consign/path.h"
+#include "openpgp.h"
 
 extern char **environ;
 
@@ -36,6 +40,9 @@ extern char **environ;
 #define GPGME_MIN_VERSION "1.18.0"
 #define ACTIVE_MAX        256
 #define UINT32_LIMIT      0xffffffffULL
+#define KEYGRIP_LEN       40          /* hex digits */
+#define READ_CHUNK        (64u << 10) /* bytes read at a time from a sign reader */
+#define AGENT_REPLY_MAX   (16u << 10) /* the largest PKSIGN answer taken (RSA-16384 fits) */
 
 static const char gpg_conf[] = "# Written by consign: this GnuPG home belongs to a key directory.\n"
                                "personal-digest-preferences SHA512 SHA384 SHA256\n"
@@ -46,11 +53,12 @@ static const char agent_conf[] = "# Written by consign: passphrases come from co
                                  "pinentry.\n"
                                  "allow-loopback-pinentry\n";
 
-/* The paths of one key directory. */
+/* The paths of one key directory, and the lock held while it is in use. */
 struct keyhome {
     char *dir;    /* absolute, symlinks resolved */
     char *home;   /* dir/gnupg */
     char *active; /* dir/active */
+    int lock;     /* dir opened and flock()ed, or -1 */
 };
 
 /* What the passphrase callback saw, so a failure can be explained. */
@@ -74,7 +82,10 @@ home_free(struct keyhome *h)
     free(h->dir);
     free(h->home);
     free(h->active);
+    if (h->lock >= 0)
+        close(h->lock);
     memset(h, 0, sizeof(*h));
+    h->lock = -1;
 }
 
 /* GPGME must be initialised once per process before any context is made. */
@@ -190,6 +201,25 @@ write_if_missing(struct consign_ctx *ctx, const char *dir, const char *name, con
     return rc;
 }
 
+/* One consign process at a time per key directory: each stops the directory's
+ * gpg-agent when it is done, which would break another one's signing (two
+ * packages built in parallel with the same key). Released by home_free. */
+static int
+home_lock(struct consign_ctx *ctx, struct keyhome *h)
+{
+    int r;
+
+    /* O_CLOEXEC: the gpg-agent our children start must not inherit the lock. */
+    h->lock = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (h->lock < 0)
+        return consign_fail_errno(ctx, errno, "%s", h->dir);
+    while ((r = flock(h->lock, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return consign_fail_errno(ctx, errno, "%s: locking the key directory", h->dir);
+    return 0;
+}
+
 /* Resolve keydir and check it is a key directory; with create, make it (0700)
  * and its GnuPG home with consign's configuration. */
 static int
@@ -200,6 +230,7 @@ home_open(struct consign_ctx *ctx, const char *keydir, int create, struct keyhom
     int rc = 0;
 
     memset(h, 0, sizeof(*h));
+    h->lock = -1;
     if (!keydir || !*keydir)
         return consign_fail(ctx, CONSIGN_E_INVALID, "no key directory given");
     if (!(trimmed = consign_strdup(ctx, keydir)))
@@ -224,6 +255,8 @@ home_open(struct consign_ctx *ctx, const char *keydir, int create, struct keyhom
         rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: not a directory", keydir);
         goto out;
     }
+    if ((rc = home_lock(ctx, h)))
+        goto out;
     h->home = consign_asprintf(ctx, "%s/gnupg", h->dir);
     h->active = consign_asprintf(ctx, "%s/active", h->dir);
     if (!h->home || !h->active) {
@@ -256,19 +289,21 @@ out:
     return rc;
 }
 
-/* Stop the key directory's gpg-agent so no daemon outlives the command and
- * no unlocked key stays cached. Failures only matter for the debug log. */
-static void
-agent_stop(struct consign_ctx *ctx, const struct keyhome *h)
+/* Run "gpgconf --homedir HOME CMD gpg-agent" quietly; 0 when it exits 0,
+ * else -1 with the reason in why (for the caller's message or debug log). */
+static int
+run_gpgconf(const struct keyhome *h, const char *cmd, char *why, size_t whylen)
 {
     const char *gpgconf = gpgme_get_dirinfo("gpgconf-name");
-    char *argv[] = {"gpgconf", "--homedir", h->home, "--kill", "gpg-agent", NULL};
+    char *argv[] = {"gpgconf", "--homedir", h->home, (char *)cmd, "gpg-agent", NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int status = 0, err;
 
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
@@ -278,13 +313,27 @@ agent_stop(struct consign_ctx *ctx, const struct keyhome *h)
         err = posix_spawnp(&pid, "gpgconf", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (err) {
-        consign_log(ctx, CONSIGN_LOG_DEBUG, "gpgconf --kill gpg-agent: %s", strerror(err));
-        return;
+        snprintf(why, whylen, "gpgconf: %s", strerror(err));
+        return -1;
     }
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        consign_log(ctx, CONSIGN_LOG_DEBUG, "gpgconf --kill gpg-agent failed (status %d)", status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(why, whylen, "gpgconf %s gpg-agent failed (status %d)", cmd, status);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stop the key directory's gpg-agent so no daemon outlives the command and
+ * no unlocked key stays cached. Failures only matter for the debug log. */
+static void
+agent_stop(struct consign_ctx *ctx, const struct keyhome *h)
+{
+    char why[128];
+
+    if (run_gpgconf(h, "--kill", why, sizeof(why)) != 0)
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "%s", why);
 }
 
 /* Hands gpg the passphrase through the loopback pinentry; refuses a retry so a
@@ -329,7 +378,11 @@ gpg_fail(struct consign_ctx *ctx, gpgme_error_t err, const struct pass_state *ps
     case GPG_ERR_ENOENT:
         return consign_fail(ctx, CONSIGN_E_EXEC, "%s: could not run gpg: %s", what, detail);
     case GPG_ERR_NO_AGENT:
+    case GPG_ERR_ASS_CONNECT_FAILED:
         return consign_fail(ctx, CONSIGN_E_EXEC, "%s: gpg-agent could not be started", what);
+    case GPG_ERR_NO_PASSPHRASE:
+        return consign_fail(ctx, CONSIGN_E_KEY,
+                            "%s: the key is protected by a passphrase and none was given", what);
     case GPG_ERR_NO_SECKEY:
     case GPG_ERR_UNUSABLE_SECKEY:
         return consign_fail(ctx, CONSIGN_E_KEY, "%s: the secret key is not available", what);
@@ -531,7 +584,7 @@ consign_keys_generate(struct consign_ctx *ctx, const char *keydir,
                       char fpr_out[CONSIGN_FPR_LEN + 1])
 {
     struct pass_state ps = {.pass = opts->passphrase, .missing = 0, .bad = 0};
-    struct keyhome h = {NULL, NULL, NULL};
+    struct keyhome h = {NULL, NULL, NULL, -1};
     struct sigpipe_guard guard;
     gpgme_genkey_result_t res;
     gpgme_ctx_t g = NULL;
@@ -658,7 +711,7 @@ int
 consign_keys_export(struct consign_ctx *ctx, const char *keydir, const char *fpr,
                     enum consign_key_format format, struct consign_buf *out)
 {
-    struct keyhome h = {NULL, NULL, NULL};
+    struct keyhome h = {NULL, NULL, NULL, -1};
     struct sigpipe_guard guard;
     char want[CONSIGN_FPR_LEN + 1];
     gpgme_ctx_t g = NULL;
@@ -750,7 +803,7 @@ int
 consign_keys_list(struct consign_ctx *ctx, const char *keydir, struct consign_key_info **out,
                   size_t *count)
 {
-    struct keyhome h = {NULL, NULL, NULL};
+    struct keyhome h = {NULL, NULL, NULL, -1};
     struct consign_key_info *list = NULL, *grown;
     struct sigpipe_guard guard;
     char active[CONSIGN_FPR_LEN + 1] = "";
@@ -829,71 +882,340 @@ check_signing_key(struct consign_ctx *ctx, gpgme_key_t key, const char *fpr)
     return 0;
 }
 
-/* gpg picks the digest from gpg.conf; make sure the signature really is what
- * we promise (SHA-512, by the active key). */
-static int
-check_sign_result(struct consign_ctx *ctx, gpgme_ctx_t g, const char *fpr)
-{
-    gpgme_sign_result_t r = gpgme_op_sign_result(g);
-    char got[CONSIGN_FPR_LEN + 1];
-    const char *name;
+/* The (sub)key that signs, as the packet and gpg-agent need it. */
+struct signer {
+    unsigned char fpr[CONSIGN__PGP_FPR_LEN];
+    char grip[KEYGRIP_LEN + 1];
+    int pk_algo; /* CONSIGN__PGP_PK_RSA or CONSIGN__PGP_PK_EDDSA */
+    long long created;
+    long long expires; /* 0: never */
+};
 
-    if (!r || r->invalid_signers || !r->signatures || r->signatures->next)
-        return consign_fail(ctx, CONSIGN_E_CRYPTO, "signing: GnuPG did not make one signature");
-    if (r->signatures->hash_algo != GPGME_MD_SHA512) {
-        name = gpgme_hash_algo_name(r->signatures->hash_algo);
+static int
+hex_value(int c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* The signing key like gpg chooses it: the newest usable signing subkey, or
+ * the primary key (consign's own keys have no subkeys). RSA and Ed25519 only:
+ * their signatures are deterministic, so a fixed time gives fixed bytes. */
+static int
+pick_signer(struct consign_ctx *ctx, gpgme_key_t key, const char *fpr, struct signer *out)
+{
+    gpgme_subkey_t sk, best = NULL;
+    char norm[CONSIGN_FPR_LEN + 1];
+    size_t i;
+
+    for (sk = key->subkeys; sk; sk = sk->next)
+        if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired && !sk->disabled &&
+            !sk->invalid && (!best || sk->timestamp > best->timestamp))
+            best = sk;
+    if (!best)
+        return consign_fail(ctx, CONSIGN_E_KEY, "the active key %s has no usable signing key", fpr);
+    if (best->pubkey_algo == GPGME_PK_RSA || best->pubkey_algo == GPGME_PK_RSA_S)
+        out->pk_algo = CONSIGN__PGP_PK_RSA;
+    else if (best->pubkey_algo == GPGME_PK_EDDSA && best->curve &&
+             strcasecmp(best->curve, "ed25519") == 0)
+        out->pk_algo = CONSIGN__PGP_PK_EDDSA;
+    else
+        return consign_fail(ctx, CONSIGN_E_KEY,
+                            "the active key %s is neither RSA nor Ed25519; consign signs with "
+                            "those only",
+                            fpr);
+    if (!best->fpr || fpr_normalize(ctx, best->fpr, norm) || !best->keygrip ||
+        strlen(best->keygrip) != KEYGRIP_LEN)
         return consign_fail(ctx, CONSIGN_E_CRYPTO,
-                            "signing: GnuPG used %s instead of SHA512 (check gnupg/gpg.conf)",
-                            name ? name : "an unknown digest");
-    }
-    if (!r->signatures->fpr || fpr_normalize(ctx, r->signatures->fpr, got) || strcmp(got, fpr) != 0)
-        return consign_fail(ctx, CONSIGN_E_CRYPTO, "signing: GnuPG signed with another key");
+                            "GnuPG listed the key %s without fingerprint or keygrip", fpr);
+    for (i = 0; i < KEYGRIP_LEN; i++)
+        if (!is_hex((unsigned char)best->keygrip[i]))
+            return consign_fail(ctx, CONSIGN_E_CRYPTO, "GnuPG listed a malformed keygrip");
+    for (i = 0; i < CONSIGN__PGP_FPR_LEN; i++)
+        out->fpr[i] = (unsigned char)(hex_value(norm[2 * i]) << 4 | hex_value(norm[2 * i + 1]));
+    memcpy(out->grip, best->keygrip, KEYGRIP_LEN + 1);
+    out->created = best->timestamp;
+    out->expires = best->expires > 0 ? best->expires : 0;
     return 0;
 }
 
-/* Where the data to sign comes from: memory, or a caller's reader. */
-struct sign_src {
-    struct consign_ctx *ctx;
-    consign_sign_read_fn read;
-    void *user;
-    int rc; /* the reader's failure, already recorded in ctx */
-};
-
-/* GPGME's read callback around a consign_sign_read_fn. */
-static ssize_t
-src_read(void *handle, void *buf, size_t size)
+/* A time as the messages show it: "2026-11-23 12:31:14 UTC". */
+static void
+format_utc(long long t, char out[32])
 {
-    struct sign_src *s = handle;
-    size_t got = 0;
+    time_t tt = (time_t)t;
+    struct tm tm;
 
-    if (!s->rc && (s->rc = s->read(s->ctx, s->user, buf, size, &got)) == 0 && got <= size)
-        return (ssize_t)got;
-    if (!s->rc)
-        s->rc = consign_fail(s->ctx, CONSIGN_E_INTERNAL, "signing: the reader overran its buffer");
-    errno = EIO;
-    return -1;
+    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, 32, "%lld", t);
 }
 
-/* Sign what in (memory) or src (a reader) holds with the active key. */
+/* The signature time: the one asked for (now when negative), but never before
+ * the key was made, which would make the signature invalid (rpm-sequoia and
+ * gpg reject it); a reproducible build's old SOURCE_DATE_EPOCH gets the key's
+ * creation time instead. */
 static int
-sign_any(struct consign_ctx *ctx, const char *keydir, const struct consign_secret *passphrase,
-         enum consign_sig_mode mode, int armor, const void *data, size_t len, struct sign_src *src,
-         struct consign_buf *out)
+sig_time(struct consign_ctx *ctx, const struct signer *sg, long long want, uint32_t *out)
 {
-    struct gpgme_data_cbs cbs = {src_read, NULL, NULL, NULL};
-    struct pass_state ps = {.pass = passphrase, .missing = 0, .bad = 0};
-    struct keyhome h = {NULL, NULL, NULL};
+    long long t = want < 0 ? (long long)time(NULL) : want;
+    char when[32], expiry[32];
+
+    if (t < sg->created)
+        t = sg->created;
+    if (t > (long long)UINT32_LIMIT)
+        return consign_fail(ctx, CONSIGN_E_INVALID,
+                            "signature time %lld is beyond OpenPGP's range (2106)", t);
+    if (sg->expires && t >= sg->expires) {
+        format_utc(t, when);
+        format_utc(sg->expires, expiry);
+        return consign_fail(ctx, CONSIGN_E_EXPIRED,
+                            "the signature time %s is not before the key's expiry, %s", when,
+                            expiry);
+    }
+    *out = (uint32_t)t;
+    return 0;
+}
+
+/* A session with the key directory's gpg-agent through GPGME's Assuan engine:
+ * it makes the private-key operation and nothing else. */
+struct agent {
+    struct consign_ctx *ctx;
+    gpgme_ctx_t g;
+    struct pass_state ps;
+    int asked;                 /* the agent asked for the passphrase */
+    int too_long;              /* ... and ours is longer than it takes */
+    unsigned long long maxlen; /* INQUIRE_MAXLEN it announced, 0: unknown */
+    int rc;                    /* a failure of ours inside a callback, recorded in ctx */
+    struct consign_buf reply;  /* the D lines of the last command */
+};
+
+/* Collects the agent's data lines (the signature S-expression). */
+static gpgme_error_t
+agent_data(void *opaque, const void *data, size_t len)
+{
+    struct agent *a = opaque;
+
+    if (!data || a->rc)
+        return 0;
+    if ((a->rc = consign_buf_append(a->ctx, &a->reply, data, len)))
+        return gpgme_error(GPG_ERR_TOO_LARGE);
+    return 0;
+}
+
+/* Notes how long a passphrase the agent takes before it asks for one. */
+static gpgme_error_t
+agent_status(void *opaque, const char *status, const char *args)
+{
+    struct agent *a = opaque;
+
+    if (strcmp(status, "INQUIRE_MAXLEN") == 0 && consign_parse_u64(args, 1u << 20, &a->maxlen))
+        a->maxlen = 0;
+    return 0;
+}
+
+/* Answers the agent's loopback "INQUIRE PASSPHRASE"; refuses a second one
+ * (the first was wrong) so a bad passphrase fails at once. GPGME sends the
+ * data straight from the secret's memory and then hands it back (name NULL). */
+static gpgme_error_t
+agent_inquire(void *opaque, const char *name, const char *args, gpgme_data_t *r_data)
+{
+    struct agent *a = opaque;
+
+    (void)args;
+    if (!name) {
+        gpgme_data_release(*r_data);
+        *r_data = NULL;
+        return 0;
+    }
+    if (strcmp(name, "PASSPHRASE") != 0)
+        return 0;
+    if (a->asked++) {
+        a->ps.bad = 1;
+        return gpgme_error(GPG_ERR_ASS_CANCELED);
+    }
+    if (!a->ps.pass) {
+        a->ps.missing = 1;
+        return gpgme_error(GPG_ERR_ASS_CANCELED);
+    }
+    if (a->maxlen && a->ps.pass->len > a->maxlen) {
+        a->too_long = 1;
+        return gpgme_error(GPG_ERR_ASS_CANCELED);
+    }
+    return gpgme_data_new_from_mem(r_data, a->ps.pass->data, a->ps.pass->len, 0);
+}
+
+/* One command; its data lines end up in a->reply. */
+static int
+agent_cmd(struct consign_ctx *ctx, struct agent *a, const char *cmd)
+{
+    gpgme_error_t err, op_err = 0;
+
+    consign_buf_reset(&a->reply);
+    err = gpgme_op_assuan_transact_ext(a->g, cmd, agent_data, a, agent_inquire, a, agent_status, a,
+                                       &op_err);
+    if (a->rc)
+        return a->rc;
+    if (a->too_long)
+        return consign_fail(ctx, CONSIGN_E_KEY,
+                            "signing: the passphrase is longer than gpg-agent takes (%llu bytes)",
+                            a->maxlen);
+    if (err || op_err)
+        return gpg_fail(ctx, err ? err : op_err, &a->ps, "signing");
+    return 0;
+}
+
+/* Start the key directory's agent if it is not running, connect to it and
+ * select the key; passphrases come through loopback, never a pinentry. */
+static int
+agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *grip, struct agent *a)
+{
+    gpgme_ctx_t conf = NULL;
+    gpgme_error_t err;
+    char *sock = NULL, why[128], cmd[sizeof("SIGKEY ") + KEYGRIP_LEN];
+    int rc;
+
+    if (run_gpgconf(h, "--launch", why, sizeof(why)) != 0) {
+        rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent could not be started (%s)", why);
+        goto out;
+    }
+    if ((err = gpgme_new(&conf)) || (err = gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) ||
+        (err = gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF, NULL, h->home)) ||
+        (err = gpgme_op_conf_dir(conf, "agent-socket", &sock))) {
+        rc = gpg_fail(ctx, err, NULL, "signing: finding gpg-agent's socket");
+        goto out;
+    }
+    if (!sock || sock[0] != '/') {
+        rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpgconf named no gpg-agent socket");
+        goto out;
+    }
+    if ((err = gpgme_new(&a->g)) || (err = gpgme_set_protocol(a->g, GPGME_PROTOCOL_ASSUAN)) ||
+        (err = gpgme_ctx_set_engine_info(a->g, GPGME_PROTOCOL_ASSUAN, sock, NULL))) {
+        rc = gpg_fail(ctx, err, NULL, "signing: connecting to gpg-agent");
+        goto out;
+    }
+    snprintf(cmd, sizeof(cmd), "SIGKEY %s", grip);
+    if ((rc = agent_cmd(ctx, a, "OPTION pinentry-mode=loopback")) || (rc = agent_cmd(ctx, a, cmd)))
+        goto out;
+out:
+    gpgme_free(sock);
+    gpgme_release(conf);
+    return rc;
+}
+
+/* Hands the digest to the agent and turns its answer into signature values,
+ * which point into a->reply. */
+static int
+agent_sign(struct consign_ctx *ctx, struct agent *a, int pk_algo,
+           const unsigned char digest[CONSIGN_HASH_MAX], struct consign__pgp_mpi mpi[2],
+           size_t *nmpi)
+{
+    char hex[2 * 64 + 1], cmd[sizeof("SETHASH 10 ") + 2 * 64];
+    int rc;
+
+    consign_hex(digest, 64, hex);
+    snprintf(cmd, sizeof(cmd), "SETHASH %d %s", CONSIGN__PGP_HASH_SHA512, hex);
+    if ((rc = agent_cmd(ctx, a, cmd)) || (rc = agent_cmd(ctx, a, "PKSIGN")))
+        return rc;
+    return consign__pgp_sexp_sig(ctx, a->reply.data, a->reply.len, pk_algo, mpi, nmpi);
+}
+
+/* The clearsign sink: canonical text into the digest. */
+static int
+hash_sink(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_hash_update(ctx, user, p, n);
+}
+
+/* Feed the data to the digest, through the cleartext framing when clear is set. */
+static int
+feed(struct consign_ctx *ctx, struct consign_hash *md, struct consign__pgp_clear *clear,
+     const void *p, size_t n)
+{
+    return clear ? consign__pgp_clear_feed(ctx, clear, p, n) : consign_hash_update(ctx, md, p, n);
+}
+
+/* Everything the signature covers: the data (from memory or the reader),
+ * then the hashed part and the trailer. */
+static int
+digest_data(struct consign_ctx *ctx, const struct consign__pgp_sig *sig, const void *data,
+            size_t len, consign_sign_read_fn read, void *user, struct consign_buf *out,
+            unsigned char digest[CONSIGN_HASH_MAX])
+{
+    unsigned char hashed[CONSIGN__PGP_HASHED_LEN], trailer[CONSIGN__PGP_TRAILER_LEN];
+    struct consign__pgp_clear clear, *cl = NULL;
+    struct consign_hash *md = NULL;
+    unsigned char *buf = NULL;
+    size_t got;
+    int rc;
+
+    if ((rc = consign_hash_new(ctx, CONSIGN_HASH_SHA512, &md)))
+        goto out;
+    if (sig->type == CONSIGN__PGP_SIG_TEXT) {
+        cl = &clear;
+        consign__pgp_clear_init(cl, out, hash_sink, md);
+        if ((rc = consign__pgp_clear_begin(ctx, cl)))
+            goto out;
+    }
+    if (!read) {
+        rc = feed(ctx, md, cl, len ? data : "", len);
+    } else if (!(buf = malloc(READ_CHUNK))) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+    } else {
+        do {
+            got = 0;
+            if ((rc = read(ctx, user, buf, READ_CHUNK, &got)))
+                goto out;
+            if (got > READ_CHUNK) {
+                rc =
+                    consign_fail(ctx, CONSIGN_E_INTERNAL, "signing: the reader overran its buffer");
+                goto out;
+            }
+        } while (!(rc = feed(ctx, md, cl, buf, got)) && got);
+    }
+    if (rc || (cl && (rc = consign__pgp_clear_end(ctx, cl))))
+        goto out;
+    consign__pgp_sig_hashed(sig, hashed);
+    consign__pgp_sig_trailer(trailer);
+    if ((rc = consign_hash_update(ctx, md, hashed, sizeof(hashed))) ||
+        (rc = consign_hash_update(ctx, md, trailer, sizeof(trailer))) ||
+        (rc = consign_hash_final(ctx, md, digest)))
+        goto out;
+out:
+    free(buf);
+    consign_hash_free(md);
+    return rc;
+}
+
+int
+consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
+                      const struct consign_secret *passphrase, const struct consign_sign_opts *opts,
+                      const void *data, size_t len, consign_sign_read_fn read, void *user,
+                      struct consign_buf *out)
+{
+    static const struct consign_sign_opts defaults = {CONSIGN_SIG_DETACHED, 0,
+                                                      CONSIGN_SIG_TIME_NOW};
+    const struct consign_sign_opts *o = opts ? opts : &defaults;
+    struct agent ag;
+    struct keyhome h = {NULL, NULL, NULL, -1};
     struct sigpipe_guard guard;
+    struct consign__pgp_sig sig;
+    struct consign__pgp_mpi mpi[2];
+    struct consign_buf pkt;
+    struct signer sg;
+    unsigned char digest[CONSIGN_HASH_MAX];
     char fpr[CONSIGN_FPR_LEN + 1];
     gpgme_ctx_t g = NULL;
     gpgme_key_t key = NULL;
-    gpgme_data_t in = NULL, sig = NULL;
-    gpgme_error_t err;
+    size_t before = out->len, nmpi = 0;
     int rc, started = 0;
 
+    memset(&ag, 0, sizeof(ag));
+    ag.ctx = ctx;
+    ag.ps.pass = passphrase;
+    consign_buf_init(&ag.reply, AGENT_REPLY_MAX);
+    consign_buf_init(&pkt, AGENT_REPLY_MAX);
     sigpipe_block(&guard);
-    if (mode != CONSIGN_SIG_DETACHED && mode != CONSIGN_SIG_CLEARSIGN) {
-        rc = consign_fail(ctx, CONSIGN_E_INVALID, "unknown signature mode %d", (int)mode);
+    if (o->mode != CONSIGN_SIG_DETACHED && o->mode != CONSIGN_SIG_CLEARSIGN) {
+        rc = consign_fail(ctx, CONSIGN_E_INVALID, "unknown signature mode %d", (int)o->mode);
         goto out;
     }
     if ((rc = check_passphrase(ctx, passphrase)))
@@ -901,41 +1223,34 @@ sign_any(struct consign_ctx *ctx, const char *keydir, const struct consign_secre
     if ((rc = gpgme_setup(ctx)) || (rc = home_open(ctx, keydir, 0, &h)) ||
         (rc = read_active(ctx, &h, fpr)))
         goto out;
-    if ((rc = check_socket_room(ctx, h.dir)) || (rc = gpg_new(ctx, &h, &ps, &g)))
+    if ((rc = check_socket_room(ctx, h.dir)) || (rc = gpg_new(ctx, &h, NULL, &g)))
         goto out;
     started = 1;
-    if ((rc = find_key(ctx, g, &h, fpr, 1, &key)) || (rc = check_signing_key(ctx, key, fpr)))
+    if ((rc = find_key(ctx, g, &h, fpr, 1, &key)) || (rc = check_signing_key(ctx, key, fpr)) ||
+        (rc = pick_signer(ctx, key, fpr, &sg)))
         goto out;
-    if ((err = gpgme_signers_add(g, key))) {
-        rc = gpg_fail(ctx, err, NULL, "signing");
+    sig.type = o->mode == CONSIGN_SIG_CLEARSIGN ? CONSIGN__PGP_SIG_TEXT : CONSIGN__PGP_SIG_BINARY;
+    sig.pk_algo = (unsigned char)sg.pk_algo;
+    memcpy(sig.fpr, sg.fpr, sizeof(sig.fpr));
+    /* The agent first: a missing key fails before a large input is read. */
+    if ((rc = sig_time(ctx, &sg, o->created, &sig.created)) ||
+        (rc = agent_open(ctx, &h, sg.grip, &ag)) ||
+        (rc = digest_data(ctx, &sig, data, len, read, user, out, digest)) ||
+        (rc = agent_sign(ctx, &ag, sg.pk_algo, digest, mpi, &nmpi)) ||
+        (rc = consign__pgp_sig_packet(ctx, &sig, digest, mpi, nmpi, &pkt)))
         goto out;
-    }
-    gpgme_set_armor(g, mode == CONSIGN_SIG_CLEARSIGN || armor);
-    if (src)
-        err = gpgme_data_new_from_cbs(&in, &cbs, src);
+    if (o->mode == CONSIGN_SIG_CLEARSIGN || o->armor)
+        rc = consign__pgp_armor(ctx, pkt.data, pkt.len, out);
     else
-        err = gpgme_data_new_from_mem(&in, len ? data : "", len, 0);
-    if (err || (err = gpgme_data_new(&sig))) {
-        rc = gpg_fail(ctx, err, NULL, "signing");
-        goto out;
-    }
-    err = gpgme_op_sign(
-        g, in, sig, mode == CONSIGN_SIG_CLEARSIGN ? GPGME_SIG_MODE_CLEAR : GPGME_SIG_MODE_DETACH);
-    if (src && src->rc) {
-        rc = src->rc;
-        goto out;
-    }
-    if (err) {
-        rc = gpg_fail(ctx, err, &ps, "signing");
-        goto out;
-    }
-    if ((rc = check_sign_result(ctx, g, fpr)))
-        goto out;
-    rc = data_take(ctx, sig, out);
-    sig = NULL;
+        rc = consign_buf_append(ctx, out, pkt.data, pkt.len);
 out:
-    gpgme_data_release(in);
-    gpgme_data_release(sig);
+    if (rc && out->data) {
+        out->len = before;
+        out->data[before] = '\0';
+    }
+    gpgme_release(ag.g);
+    consign_buf_free(&ag.reply);
+    consign_buf_free(&pkt);
     gpgme_key_unref(key);
     gpgme_release(g);
     if (started)
@@ -950,7 +1265,9 @@ consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
                   const struct consign_secret *passphrase, enum consign_sig_mode mode, int armor,
                   const void *data, size_t len, struct consign_buf *out)
 {
-    return sign_any(ctx, keydir, passphrase, mode, armor, data, len, NULL, out);
+    struct consign_sign_opts o = {mode, armor, CONSIGN_SIG_TIME_NOW};
+
+    return consign_keys_sign_ext(ctx, keydir, passphrase, &o, data, len, NULL, NULL, out);
 }
 
 int
@@ -958,7 +1275,25 @@ consign_keys_sign_stream(struct consign_ctx *ctx, const char *keydir,
                          const struct consign_secret *passphrase, int armor,
                          consign_sign_read_fn read, void *user, struct consign_buf *out)
 {
-    struct sign_src src = {ctx, read, user, 0};
+    struct consign_sign_opts o = {CONSIGN_SIG_DETACHED, armor, CONSIGN_SIG_TIME_NOW};
 
-    return sign_any(ctx, keydir, passphrase, CONSIGN_SIG_DETACHED, armor, NULL, 0, &src, out);
+    return consign_keys_sign_ext(ctx, keydir, passphrase, &o, NULL, 0, read, user, out);
+}
+
+int
+consign_keys_sig_time_env(struct consign_ctx *ctx, long long *created)
+{
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    unsigned long long v;
+
+    *created = CONSIGN_SIG_TIME_NOW;
+    if (!sde || !*sde)
+        return 0;
+    if (consign_parse_u64(sde, UINT32_LIMIT, &v) != 0)
+        return consign_fail(ctx, CONSIGN_E_INVALID,
+                            "SOURCE_DATE_EPOCH: expected seconds since 1970 (before 2106), got "
+                            "'%.40s'",
+                            sde);
+    *created = (long long)v;
+    return 0;
 }

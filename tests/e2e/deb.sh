@@ -3,7 +3,8 @@
 # lintian, then installed, upgraded, removed and purged with the real dpkg of
 # Debian 11, 12 and 13 (mmdebstrap chroots, cached by tests/lib/chroot.sh).
 #
-# Also: byte-for-byte reproducibility with SOURCE_DATE_EPOCH, zstd members
+# Also: byte-for-byte reproducibility with SOURCE_DATE_EPOCH (whatever the
+# number of compression threads, CONSIGN_COMPRESS_THREADS), zstd members
 # (dpkg >= 1.21.18 reads them, bullseye's 1.20 must refuse them), and bad input
 # (a source that is not a file, a full output file system) leaving nothing in
 # the output directory.
@@ -172,14 +173,14 @@ pkgdeb() {
         --define "EXAMPLE_AGENT_BUILD=$EXAMPLE_AGENT_BUILD" "$@" >"$out.log" 2>&1
 }
 
-# Two builds at a time (the compression dominates and is single-threaded).
-# The second reproducible build starts a second later, from another directory
-# whose files are newer than SOURCE_DATE_EPOCH.
+# Two builds at a time. The second reproducible build starts a second later,
+# from another directory whose files are newer than SOURCE_DATE_EPOCH, and
+# compresses on another number of threads (the output must not depend on it).
 b100=0 b100b=0 b101=0 bzst=0
 SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/out100" "$SRC/examples/agent/product.yaml" &
 p1=$!
 sleep 1
-SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/out100b" "$T/copy100/product.yaml" &
+SOURCE_DATE_EPOCH=$SDE CONSIGN_COMPRESS_THREADS=4 pkgdeb "$T/out100b" "$T/copy100/product.yaml" &
 p2=$!
 wait "$p1" || b100=$?
 wait "$p2" || b100b=$?
@@ -189,6 +190,12 @@ SOURCE_DATE_EPOCH=$SDE pkgdeb "$T/outzst" "$SRC/examples/agent/product.yaml" --c
 p2=$!
 wait "$p1" || b101=$?
 wait "$p2" || bzst=$?
+# More thread counts: xz on 2 (1.0.0 above ran on the default and on 4), zstd on 1 and 3.
+for t in xz:2 zstd:1 zstd:3; do
+    SOURCE_DATE_EPOCH=$SDE CONSIGN_COMPRESS_THREADS=${t#*:} pkgdeb "$T/out-${t/:/-}" \
+        "$SRC/examples/agent/product.yaml" --compress "${t%:*}" ||
+        die "consign pkg deb failed ($t threads)" "$(cat "$T/out-${t/:/-}.log")"
+done
 
 A100=$T/out100/${NAME}_1.0.0-1_amd64.deb
 R100=$T/out100/${RT}_1.0.0-1_amd64.deb
@@ -287,6 +294,14 @@ grep '^E:' "$T/lintian" | head -n 20 | sed 's/^/    /' || true
 check "SOURCE_DATE_EPOCH: agent byte-for-byte the same from another directory, later" \
     cmp "$A100" "$T/out100b/${A100##*/}"
 check "SOURCE_DATE_EPOCH: runtime byte-for-byte the same" cmp "$R100" "$T/out100b/${R100##*/}"
+for t in xz-2 zstd-1 zstd-3; do
+    ref=$T/out100
+    [ "$t" = xz-2 ] || ref=$T/outzst
+    for p in "${A100##*/}" "${R100##*/}"; do
+        check "CONSIGN_COMPRESS_THREADS=${t#*-}: $p byte-for-byte the same (${t%-*})" \
+            cmp "$ref/$p" "$T/out-$t/$p"
+    done
+done
 check "without SOURCE_DATE_EPOCH: control.tar valid" dpkg-deb --info "$A101" control
 check_out "without SOURCE_DATE_EPOCH: data.tar valid" "\./opt/$NAME/lib/agent\.jar" \
     dpkg-deb --contents "$A101"

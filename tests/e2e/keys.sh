@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test of `consign keys` against the real clients: gpg --show-keys,
-# gpg --dearmor, gpgv and rpm --import. Also checks that the user's ~/.gnupg
-# and $GNUPGHOME are never touched and that no gpg-agent is left running.
+# gpg --dearmor, gpgv, gpg --verify, apt's gpgv method and rpm --import.
+# Signatures made with SOURCE_DATE_EPOCH must be reproducible and byte for
+# byte what gpg itself writes with its clock frozen at that time. Also checks
+# that the user's ~/.gnupg and $GNUPGHOME are never touched and that no
+# gpg-agent is left running.
 # Usage: keys.sh /path/to/consign
 set -euo pipefail
 
@@ -74,6 +77,48 @@ gpg --homedir "$V" --batch --quiet --list-keys >/dev/null 2>&1 || true
 show_fpr() { gpg --homedir "$V" --batch --show-keys --with-colons "$1" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }'; }
 # verify KEYRING SIG [FILE]: gpgv against the exported key only.
 verify() { gpgv --homedir "$V" --keyring "$@" >"$W/gpgv.log" 2>&1; }
+# gpg_verify KEYRING SIG [FILE]: gpg --verify against the exported key only.
+gpg_verify() {
+    gpg --homedir "$V" --batch --status-fd 1 --no-default-keyring --keyring "$1" \
+        --trust-model always --verify "${@:2}" >"$W/gpg.log" 2>&1
+}
+packets() { gpg --homedir "$V" --batch --list-packets "$1" 2>/dev/null; }
+# clear_packets FILE: the packets of a clearsigned file's signature block.
+clear_packets() {
+    sed -n '/^-----BEGIN PGP SIGNATURE-----$/,$p' "$1" | gpg --homedir "$V" --batch --dearmor |
+        gpg --homedir "$V" --batch --list-packets 2>/dev/null
+}
+key_created() {
+    gpg --homedir "$V" --batch --show-keys --with-colons "$1" 2>/dev/null |
+        awk -F: '$1 == "pub" { print $6; exit }'
+}
+# sig_created SIG: the creation time of the signature in SIG.
+sig_created() { packets "$1" | sed -n 's/^.*version 4, created \([0-9]*\),.*$/\1/p'; }
+# gpg_ref HOME TIME OUT GPG-ARGS...: what gpg itself writes with its clock
+# frozen at TIME, in the key directory's own GnuPG home.
+gpg_ref() {
+    local home=$1 t=$2 out=$3 rc=0
+    shift 3
+    rm -f "$out"
+    gpg --homedir "$home" --batch --quiet --faked-system-time "$t!" --pinentry-mode loopback \
+        --output "$out" "$@" >/dev/null 2>&1 || rc=$?
+    gpgconf --homedir "$home" --kill gpg-agent >/dev/null 2>&1 || true
+    return "$rc"
+}
+# apt_verify KEYRING FILE: apt's own check of a clearsigned file: its gpgv
+# method splits the file by apt's rules (no unsigned lines, dash-escaping)
+# before it runs gpgv.
+apt_verify() {
+    printf '600 URI Acquire\nURI: file:%s\nFilename: %s\nSigned-By: %s\n\n' "$2" "$2" "$1" |
+        timeout 60 /usr/lib/apt/methods/gpgv >"$W/apt.log" 2>&1 || true
+    grep -q '^201 URI Done' "$W/apt.log" && grep -q '^GPGVOutput: GOODSIG' "$W/apt.log"
+}
+# sde_sign TIME ARGS...: consign keys sign with SOURCE_DATE_EPOCH=TIME.
+sde_sign() {
+    local t=$1
+    shift
+    SOURCE_DATE_EPOCH=$t run_rc keys sign "$@"
+}
 
 # Sentinels: a ~/.gnupg and a $GNUPGHOME with content, recorded before and after.
 export HOME=$W/home
@@ -187,6 +232,73 @@ check "gpgv rejects the signature after one byte changed" \
 expect_rc 2 "sign without a file is a usage error" keys sign --keydir "$K"
 expect_rc 1 "sign of a missing file fails" keys sign --keydir "$K" --out "$W/x.sig" "$W/nope"
 
+# --- signature times: SOURCE_DATE_EPOCH, reproducible, as gpg writes them ----------
+# A Release-like text with what the cleartext framing must handle: trailing
+# blanks, a CR, a dash line that looks like armor, a "From " line, an empty
+# line, no final newline.
+printf 'Origin: Example  \nLabel: Example\t\nSuite: stable\r\n-----BEGIN PGP SIGNATURE-----\nFrom the vendor\n\n--\nSHA256:\n abc 123 main/binary-amd64/Packages' \
+    >"$W/Release"
+kc=$(key_created "$W/key.gpg")
+t=$((kc + 86400))
+sde_sign "$t" --keydir "$K" --out "$W/t1.sig" "$W/SHA256SUMS"
+check "sign with SOURCE_DATE_EPOCH (exit 0)" test "$rc" -eq 0
+sde_sign "$t" --keydir "$K" --out "$W/t2.sig" "$W/SHA256SUMS"
+check "RSA: two signatures with the same SOURCE_DATE_EPOCH are byte-identical" \
+    cmp "$W/t1.sig" "$W/t2.sig"
+check "the signature's creation time is SOURCE_DATE_EPOCH" test "$(sig_created "$W/t1.sig")" = "$t"
+check "the signature is v4, binary document, SHA512 (digest algo 10), RSA" \
+    test "$(packets "$W/t1.sig" | grep -Ec 'sigclass 0x00$|digest algo 10,|algo 1, keyid')" = 3
+check "gpgv verifies it" verify "$W/key.gpg" "$W/t1.sig" "$W/SHA256SUMS"
+check "gpg --verify verifies it" gpg_verify "$W/key.gpg" "$W/t1.sig" "$W/SHA256SUMS"
+check "gpg --verify reports a valid signature made at SOURCE_DATE_EPOCH" \
+    grep -Eq "^\[GNUPG:\] VALIDSIG $fpr [0-9-]{10} $t " "$W/gpg.log"
+check "gpgv rejects it for changed data" not verify "$W/key.gpg" "$W/t1.sig" "$W/tampered"
+check "gpg --faked-system-time writes the same detached signature" \
+    gpg_ref "$K/gnupg" "$t" "$W/ref.sig" --detach-sign "$W/SHA256SUMS"
+check "the detached signature is byte for byte gpg's" cmp "$W/t1.sig" "$W/ref.sig"
+sde_sign "$t" --keydir "$K" --armor --out "$W/t1.asc" "$W/SHA256SUMS"
+gpg_ref "$K/gnupg" "$t" "$W/ref.asc" --armor --detach-sign "$W/SHA256SUMS" || true
+check "the armored signature is byte for byte gpg's (CRC-24, line length)" \
+    cmp "$W/t1.asc" "$W/ref.asc"
+check "gpgv verifies the armored one" verify "$W/key.gpg" "$W/t1.asc" "$W/SHA256SUMS"
+sde_sign "$t" --keydir "$K" --clearsign --out "$W/InRelease.t" "$W/Release"
+check "clearsign with SOURCE_DATE_EPOCH (exit 0)" test "$rc" -eq 0
+gpg_ref "$K/gnupg" "$t" "$W/InRelease.ref" --clearsign "$W/Release" || true
+check "the clearsigned text is byte for byte gpg's" cmp "$W/InRelease.t" "$W/InRelease.ref"
+check "gpgv verifies the clearsigned text" verify "$W/key.gpg" "$W/InRelease.t"
+check "gpg --verify verifies the clearsigned text" gpg_verify "$W/key.gpg" "$W/InRelease.t"
+check "apt's gpgv method accepts it (apt's splitting rules)" \
+    apt_verify "$W/key.gpg" "$W/InRelease.t"
+check "clearsigned: a canonical text signature (sigclass 0x01), SHA512" \
+    test "$(clear_packets "$W/InRelease.t" | grep -Ec 'sigclass 0x01$|digest algo 10,')" = 2
+check "clearsigned: Hash: SHA512 and the dash lines escaped" \
+    test "$(sed -n '2p' "$W/InRelease.t")|$(grep -c '^- -' "$W/InRelease.t")|$(grep -c '^- From ' "$W/InRelease.t")" = "Hash: SHA512|2|1"
+check "clearsigned: nothing before the header or after the signature" \
+    test "$(head -n 1 "$W/InRelease.t")|$(tail -n 1 "$W/InRelease.t")" = \
+    "-----BEGIN PGP SIGNED MESSAGE-----|-----END PGP SIGNATURE-----"
+sed 's/^Label: Example/Label: Exbmple/' "$W/InRelease.t" >"$W/InRelease.bad"
+check "apt rejects the clearsigned text after one byte changed" \
+    not apt_verify "$W/key.gpg" "$W/InRelease.bad"
+printf 'Unsigned: yes\n' | cat - "$W/InRelease.t" >"$W/InRelease.bad"
+check "apt rejects an unsigned line before it" not apt_verify "$W/key.gpg" "$W/InRelease.bad"
+sde_sign 1000000000 --keydir "$K" --out "$W/old.sig" "$W/SHA256SUMS"
+check "a SOURCE_DATE_EPOCH before the key's creation gives the key's creation time" \
+    test "$rc" -eq 0 -a "$(sig_created "$W/old.sig")" = "$kc"
+check "gpgv verifies the signature made at the key's creation time" \
+    verify "$W/key.gpg" "$W/old.sig" "$W/SHA256SUMS"
+before=$(date +%s)
+expect_rc 0 "sign without SOURCE_DATE_EPOCH" keys sign --keydir "$K" --out "$W/now.sig" \
+    "$W/SHA256SUMS"
+check "without SOURCE_DATE_EPOCH the signature time is now" \
+    test "$(sig_created "$W/now.sig")" -ge "$before" -a "$(sig_created "$W/now.sig")" -le "$(date +%s)"
+sde_sign yesterday --keydir "$K" --out "$W/bad-sde.sig" "$W/SHA256SUMS"
+check "a malformed SOURCE_DATE_EPOCH is a usage error (exit 2)" test "$rc" -eq 2
+err_has "SOURCE_DATE_EPOCH" "the malformed SOURCE_DATE_EPOCH is named"
+sde_sign $((kc + 3 * 365 * 86400)) --keydir "$K" --out "$W/late.sig" "$W/SHA256SUMS"
+check "a SOURCE_DATE_EPOCH after the key's expiry fails (exit 1)" test "$rc" -eq 1
+err_has "expiry" "the failure names the key's expiry"
+check "no signature written for a refused time" test ! -e "$W/late.sig" -a ! -e "$W/bad-sde.sig"
+
 # --- rotation --------------------------------------------------------------------
 expect_rc 1 "generate again without --add fails" keys generate --keydir "$K" \
     --name "Example Release" --email release@example.com
@@ -218,6 +330,35 @@ expect_rc 0 "sign with ed25519" keys sign --keydir "$E" --out "$W/e.sig" "$W/SHA
 check "gpgv verifies the ed25519 signature" verify "$W/e.gpg" "$W/e.sig" "$W/SHA256SUMS"
 check "the ed25519 signature uses SHA512" \
     grep -q 'digest algo 10' <(gpg --homedir "$V" --batch --list-packets "$W/e.sig")
+ekc=$(key_created "$W/e.gpg")
+sde_sign $((ekc + 60)) --keydir "$E" --out "$W/e1.sig" "$W/SHA256SUMS"
+sde_sign $((ekc + 60)) --keydir "$E" --out "$W/e2.sig" "$W/SHA256SUMS"
+check "Ed25519: two signatures with the same SOURCE_DATE_EPOCH are byte-identical" \
+    cmp "$W/e1.sig" "$W/e2.sig"
+check "Ed25519: the time is SOURCE_DATE_EPOCH, the algorithm EdDSA (22)" \
+    test "$(sig_created "$W/e1.sig")|$(packets "$W/e1.sig" | grep -c 'algo 22, keyid')" = \
+    "$((ekc + 60))|1"
+check "Ed25519: gpgv verifies it" verify "$W/e.gpg" "$W/e1.sig" "$W/SHA256SUMS"
+check "Ed25519: gpg --verify verifies it" gpg_verify "$W/e.gpg" "$W/e1.sig" "$W/SHA256SUMS"
+gpg_ref "$E/gnupg" $((ekc + 60)) "$W/e.ref" --detach-sign "$W/SHA256SUMS" || true
+check "Ed25519: byte for byte gpg's signature (r and s as MPIs)" cmp "$W/e1.sig" "$W/e.ref"
+sde_sign $((ekc + 60)) --keydir "$E" --clearsign --out "$W/e.InRelease" "$W/Release"
+gpg_ref "$E/gnupg" $((ekc + 60)) "$W/e.InRelease.ref" --clearsign "$W/Release" || true
+check "Ed25519: clearsigned text byte for byte gpg's" cmp "$W/e.InRelease" "$W/e.InRelease.ref"
+check "Ed25519: apt's gpgv method accepts the clearsigned text" \
+    apt_verify "$W/e.gpg" "$W/e.InRelease"
+# 32 signatures at successive times: some r or s has leading zero bits, which
+# an MPI must not carry (gpg's own output is the reference).
+mpi_ok=1
+for i in $(seq 1 32); do
+    sde_sign $((ekc + 100 + i)) --keydir "$E" --out "$W/em.sig" "$W/SHA256SUMS"
+    cat "$W/em.sig" >>"$W/em.all"
+    gpg_ref "$E/gnupg" $((ekc + 100 + i)) "$W/em.ref" --detach-sign "$W/SHA256SUMS" || true
+    cmp -s "$W/em.sig" "$W/em.ref" || mpi_ok=0
+done
+check "Ed25519: 32 more signatures at other times all byte for byte gpg's" test "$mpi_ok" = 1
+check "... among them values shorter than 256 bits" \
+    grep -q 'data: \[25[0-5] bits\]' <(packets "$W/em.all")
 
 # --- passphrase-protected key ------------------------------------------------------
 P=$W/p
@@ -231,6 +372,14 @@ expect_rc 0 "export the protected key" keys export --keydir "$P" --format apt --
 expect_rc 0 "sign with the right --passphrase-file" keys sign --keydir "$P" --armor \
     --passphrase-file "$W/pass" --out "$W/p.asc" "$W/SHA256SUMS"
 check "gpgv verifies the protected key's signature" verify "$W/p.gpg" "$W/p.asc" "$W/SHA256SUMS"
+pkc=$(key_created "$W/p.gpg")
+sde_sign $((pkc + 5)) --keydir "$P" --passphrase-file "$W/pass" --out "$W/p1.sig" "$W/SHA256SUMS"
+sde_sign $((pkc + 5)) --keydir "$P" --passphrase-file "$W/pass" --out "$W/p2.sig" "$W/SHA256SUMS"
+check "protected key: the same SOURCE_DATE_EPOCH gives the same signature" \
+    cmp "$W/p1.sig" "$W/p2.sig"
+gpg_ref "$P/gnupg" $((pkc + 5)) "$W/p.ref" --passphrase-file "$W/pass" --detach-sign \
+    "$W/SHA256SUMS" || true
+check "protected key: byte for byte gpg's signature" cmp "$W/p1.sig" "$W/p.ref"
 expect_rc 1 "sign with a wrong passphrase fails" keys sign --keydir "$P" --armor \
     --passphrase-file "$W/bad" --out "$W/bad.asc" "$W/SHA256SUMS"
 err_has "wrong passphrase" "the wrong passphrase is reported as such"

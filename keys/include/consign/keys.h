@@ -79,17 +79,48 @@ enum consign_sig_mode {
     CONSIGN_SIG_CLEARSIGN, /* InRelease */
 };
 
-/* Sign data with the active key (SHA-512 digest). armor applies to detached
- * signatures; clearsigned text is always armored. passphrase may be NULL. */
-int consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
-                      const struct consign_secret *passphrase, enum consign_sig_mode mode,
-                      int armor, const void *data, size_t len, struct consign_buf *out);
+/* Signatures are OpenPGP v4 packets with a SHA-512 digest, made by the active
+ * key. consign writes the packet itself and gpg-agent only computes the RSA or
+ * Ed25519 value, so the signature time is the caller's to choose: with a fixed
+ * time, the same key and data give the same bytes (both schemes are
+ * deterministic), as reproducible builds need. The bytes are those gpg 2.2
+ * writes for that time. */
 
-/* Supplies the data consign_keys_sign_stream signs: stores up to n bytes in
- * buf and their number in *got (0 at the end); returns 0 or an error code
+#define CONSIGN_SIG_TIME_NOW (-1LL)
+
+/* How consign_keys_sign_ext signs. */
+struct consign_sign_opts {
+    enum consign_sig_mode mode; /* detached or clearsigned */
+    int armor;                  /* armor a detached signature (clearsigned text always is) */
+    long long created;          /* signature time, seconds since 1970; < 0: now. A time
+                                 * before the signing key's creation becomes that
+                                 * creation time: an older signature would be invalid. */
+};
+
+/* Supplies the data a streamed signing covers: stores up to n bytes in buf
+ * and their number in *got (0 at the end); returns 0 or an error code
  * (recorded in ctx), which then becomes the signing's result. */
 typedef int (*consign_sign_read_fn)(struct consign_ctx *ctx, void *user, void *buf, size_t n,
                                     size_t *got);
+
+/* Sign len bytes at data, or, when read is not NULL, what read supplies, as
+ * opts says (NULL: detached, binary, now). passphrase may be NULL. Appends to
+ * out; on failure out is left as it was. */
+int consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
+                          const struct consign_secret *passphrase,
+                          const struct consign_sign_opts *opts, const void *data, size_t len,
+                          consign_sign_read_fn read, void *user, struct consign_buf *out);
+
+/* The signature time a reproducible build wants: SOURCE_DATE_EPOCH when set
+ * (which the sign call raises to the key's creation time if older), else
+ * CONSIGN_SIG_TIME_NOW. A malformed value is an error (CONSIGN_E_INVALID). */
+int consign_keys_sig_time_env(struct consign_ctx *ctx, long long *created);
+
+/* Sign data with the active key, now. armor applies to detached signatures;
+ * clearsigned text is always armored. passphrase may be NULL. */
+int consign_keys_sign(struct consign_ctx *ctx, const char *keydir,
+                      const struct consign_secret *passphrase, enum consign_sig_mode mode,
+                      int armor, const void *data, size_t len, struct consign_buf *out);
 
 /* A detached signature, like consign_keys_sign, over data too large to hold
  * in memory (an RPM header followed by its payload), read through read. */

@@ -1,6 +1,7 @@
-/* The .deb writer: control.tar and data.tar through libarchive, in an ar
- * archive laid out byte for byte as dpkg-deb lays it out. libarchive errors
- * are translated here and never reach callers raw. */
+/* The .deb writer: control.tar and data.tar through libarchive, compressed by
+ * consign_compressor on every core, in an ar archive laid out byte for byte as
+ * dpkg-deb lays it out. libarchive errors are translated here and never reach
+ * callers raw. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <archive_entry.h>
 
 #include "consign/buf.h"
+#include "consign/compress.h"
 #include "consign/deb.h"
 #include "consign/fileio.h"
 #include "consign/hash.h"
@@ -23,24 +25,25 @@
 /* The uncompressed control and md5sums files. */
 #define DEB_TEXT_MAX (512u << 20)
 #define DEB_BLOCK    65536
-/* Fixed compression settings: the output depends on them, so they never vary
- * with the host (no thread count from the CPU count, no default that a newer
- * libarchive might change). xz -6 is dpkg-deb's default; zstd -19 is the
- * strongest level below the "ultra" ones, so its window stays at 8 MiB and
- * unpacking on the target needs little memory. */
-#define DEB_XZ_LEVEL   "6"
-#define DEB_ZSTD_LEVEL "19"
+/* Fixed compression levels: the output depends on them (and not on the
+ * number of threads, see consign/compress.h). xz -6 is dpkg-deb's default;
+ * zstd -19 is the strongest level below the "ultra" ones, so its window stays
+ * at 8 MiB and unpacking on the target needs little memory. */
+#define DEB_XZ_LEVEL   6
+#define DEB_ZSTD_LEVEL 19
 
-/* One libarchive writer and where its bytes go: a file descriptor or a buffer. */
+/* One libarchive writer and where its bytes go: a file descriptor or a
+ * buffer, through a compressor for the tar members. */
 struct writer {
     struct consign_ctx *ctx;
     struct archive *a;
-    const char *what;        /* the member or file written, for messages */
-    int fd;                  /* -1: append to buf */
-    struct consign_buf *buf; /* when fd is -1 */
-    unsigned long long written;
-    int sink_rc; /* an error the sink has already recorded in ctx */
-    int discard; /* cleaning up after a failure: drop whatever comes */
+    struct consign_compressor *z; /* tar: what libarchive writes goes here */
+    const char *what;             /* the member or file written, for messages */
+    int fd;                       /* -1: append to buf */
+    struct consign_buf *buf;      /* when fd is -1 */
+    unsigned long long written;   /* bytes to fd or buf (compressed for tar) */
+    int sink_rc;                  /* an error the sink has already recorded in ctx */
+    int discard;                  /* cleaning up after a failure: drop whatever comes */
 };
 
 /* What consign_pkg_write_file's callback needs. */
@@ -58,35 +61,49 @@ struct member {
     unsigned mode;
 };
 
-static la_ssize_t
-sink_write(struct archive *a, void *user, const void *p, size_t n)
+/* consign_block_fn: bytes for the fd or the buffer (compressed, for tar). */
+static int
+out_write(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
     struct writer *w = user;
     const char *s = p;
     size_t done = 0;
 
-    (void)a;
-    if (w->discard)
-        return (la_ssize_t)n;
     if (w->fd < 0) {
-        if ((w->sink_rc = consign_buf_append(w->ctx, w->buf, p, n))) {
-            consign_err_context(w->ctx, w->sink_rc, "writing %s", w->what);
-            return -1;
-        }
+        if ((w->sink_rc = consign_buf_append(ctx, w->buf, p, n)))
+            return consign_err_context(ctx, w->sink_rc, "writing %s", w->what);
         w->written += n;
-        return (la_ssize_t)n;
+        return 0;
     }
     while (done < n) {
         ssize_t k = write(w->fd, s + done, n - done);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0) {
-            w->sink_rc = consign_fail_errno(w->ctx, k < 0 ? errno : EIO, "writing %s", w->what);
-            return -1;
-        }
+        if (k <= 0)
+            return w->sink_rc = consign_fail_errno(ctx, k < 0 ? errno : EIO, "writing %s", w->what);
         done += (size_t)k;
     }
     w->written += n;
+    return 0;
+}
+
+/* libarchive's write callback: the ar bytes, or the tar bytes to compress. */
+static la_ssize_t
+sink_write(struct archive *a, void *user, const void *p, size_t n)
+{
+    struct writer *w = user;
+    int rc;
+
+    (void)a;
+    if (w->discard)
+        return (la_ssize_t)n;
+    rc = w->z ? consign_compressor_write(w->ctx, w->z, p, n) : out_write(w->ctx, w, p, n);
+    if (rc) {
+        /* out_write names the member; a compressor's own failure does not. */
+        if (!w->sink_rc)
+            w->sink_rc = consign_err_context(w->ctx, rc, "%s", w->what);
+        return -1;
+    }
     return (la_ssize_t)n;
 }
 
@@ -105,18 +122,8 @@ writer_fail(struct writer *w)
                         msg ? msg : "unknown error");
 }
 
-/* A filter option that must take effect: the output depends on it. */
-static int
-filter_option(struct writer *w, const char *filter, const char *key, const char *value)
-{
-    if (archive_write_set_filter_option(w->a, filter, key, value) == ARCHIVE_OK)
-        return 0;
-    return consign_fail(w->ctx, CONSIGN_E_INTERNAL, "%s: this libarchive cannot set %s %s=%s: %s",
-                        w->what, filter, key, value,
-                        archive_error_string(w->a) ? archive_error_string(w->a) : "");
-}
-
-/* Open a GNU tar writer (tar != 0, compressed as asked) or an ar writer. */
+/* Open a GNU tar writer (tar != 0), its output compressed as asked, or an
+ * ar writer. libarchive itself never compresses: its filters run on one thread. */
 static int
 writer_open(struct writer *w, int tar, enum consign_pkg_compress compress)
 {
@@ -125,32 +132,18 @@ writer_open(struct writer *w, int tar, enum consign_pkg_compress compress)
 
     if (!(a = w->a = archive_write_new()))
         return consign_fail(w->ctx, CONSIGN_E_NOMEM, NULL);
-    if (!tar) {
-        /* BSD ar writes names of up to 16 characters as they are, space-padded,
-         * with no trailing '/': what dpkg-deb writes. */
-        r = archive_write_set_format_ar_bsd(a);
-        if (r == ARCHIVE_OK)
-            r = archive_write_add_filter_none(a);
-    } else {
-        r = archive_write_set_format_gnutar(a);
-        if (r == ARCHIVE_OK && compress == CONSIGN_COMPRESS_ZSTD)
-            r = archive_write_add_filter_zstd(a);
-        else if (r == ARCHIVE_OK)
-            r = archive_write_add_filter_xz(a);
-        /* WARN: no libzstd/liblzma linked in, the external program is used. */
-        if (r == ARCHIVE_WARN)
-            r = ARCHIVE_OK;
-    }
+    if (tar &&
+        (rc = consign_compressor_new(
+             w->ctx, compress, compress == CONSIGN_COMPRESS_ZSTD ? DEB_ZSTD_LEVEL : DEB_XZ_LEVEL,
+             out_write, w, &w->z)))
+        return consign_err_context(w->ctx, rc, "%s", w->what);
+    /* BSD ar writes names of up to 16 characters as they are, space-padded,
+     * with no trailing '/': what dpkg-deb writes. */
+    r = tar ? archive_write_set_format_gnutar(a) : archive_write_set_format_ar_bsd(a);
+    if (r == ARCHIVE_OK)
+        r = archive_write_add_filter_none(a);
     if (r != ARCHIVE_OK)
         return writer_fail(w);
-    if (tar && compress == CONSIGN_COMPRESS_ZSTD &&
-        ((rc = filter_option(w, "zstd", "compression-level", DEB_ZSTD_LEVEL)) ||
-         (rc = filter_option(w, "zstd", "threads", "0"))))
-        return rc;
-    if (tar && compress == CONSIGN_COMPRESS_XZ &&
-        ((rc = filter_option(w, "xz", "compression-level", DEB_XZ_LEVEL)) ||
-         (rc = filter_option(w, "xz", "threads", "1"))))
-        return rc;
     /* No padding of the last block: the member sizes are exact. */
     if (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open(a, w, NULL, sink_write, NULL) != ARCHIVE_OK)
@@ -158,26 +151,33 @@ writer_open(struct writer *w, int tar, enum consign_pkg_compress compress)
     return 0;
 }
 
-/* Flush everything (the compressor's tail, the tar trailer) and check it was written. */
+/* Flush everything (the tar trailer, the compressor's tail) and check it was written. */
 static int
 writer_close(struct writer *w)
 {
+    int rc;
+
     if (archive_write_close(w->a) != ARCHIVE_OK)
         return writer_fail(w);
+    if (w->z && (rc = consign_compressor_finish(w->ctx, w->z)))
+        return w->sink_rc ? rc : consign_err_context(w->ctx, rc, "%s", w->what);
     return 0;
 }
 
 static void
 writer_free(struct writer *w)
 {
-    if (!w || !w->a)
+    if (!w)
         return;
-    /* Only close releases the compressor (free skips it after a failure);
-     * what close still flushes after a failure is dropped. */
-    w->discard = 1;
-    archive_write_close(w->a);
-    archive_write_free(w->a);
-    w->a = NULL;
+    if (w->a) {
+        /* What close still flushes after a failure is dropped. */
+        w->discard = 1;
+        archive_write_close(w->a);
+        archive_write_free(w->a);
+        w->a = NULL;
+    }
+    consign_compressor_free(w->z);
+    w->z = NULL;
 }
 
 static int

@@ -1,5 +1,6 @@
-/* The rpm payload: a cpio (newc) archive through libarchive, compressed with
- * xz or zstd at a fixed level on one thread, so it is reproducible. */
+/* The rpm payload: a cpio (newc) archive through libarchive, compressed by
+ * consign_compressor with xz or zstd at a fixed level on every core; the
+ * output does not depend on the number of cores, so it is reproducible. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,17 +14,27 @@
 #include <archive_entry.h>
 
 #include "consign/buf.h"
+#include "consign/compress.h"
 #include "consign/hash.h"
 #include "consign/path.h"
 #include "rpm_private.h"
 
-/* Where the compressed bytes go: the temporary file, and a running SHA-256. */
+/* Fixed compression levels (PAYLOADFLAGS): the output depends on them. */
+#define RPM_XZ_LEVEL   2
+#define RPM_ZSTD_LEVEL 19
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
+
+/* Where libarchive's cpio goes: the compressor, then the temporary file and a
+ * running SHA-256 of the compressed bytes. */
 struct sink {
     struct consign_ctx *ctx;
+    struct consign_compressor *z;
     int fd;
     struct consign_hash *sha256;
-    unsigned long long len;
-    int rc; /* our own failure, recorded in ctx (libarchive only sees -1) */
+    unsigned long long cpio_len; /* uncompressed bytes */
+    unsigned long long len;      /* compressed bytes */
+    int rc;                      /* our own failure, recorded in ctx (libarchive only sees -1) */
 };
 
 /* One file's bytes on their way into the archive, hashed as they pass. */
@@ -56,14 +67,31 @@ write_all(struct consign_ctx *ctx, int fd, const void *p, size_t n)
     return 0;
 }
 
+/* consign_block_fn: compressed bytes into the temporary file and the hash. */
+static int
+out_write(struct consign_ctx *ctx, void *user, const void *buf, size_t n)
+{
+    struct sink *s = user;
+    int rc;
+
+    if ((rc = write_all(ctx, s->fd, buf, n)) || (rc = consign_hash_update(ctx, s->sha256, buf, n)))
+        return s->rc = rc;
+    s->len += n;
+    return 0;
+}
+
+/* libarchive's write callback: the cpio stream, to be compressed. */
 static la_ssize_t
 sink_write(struct archive *a, void *user, const void *buf, size_t n)
 {
     struct sink *s = user;
+    int rc;
 
-    if (!s->rc && !(s->rc = write_all(s->ctx, s->fd, buf, n)) &&
-        !(s->rc = consign_hash_update(s->ctx, s->sha256, buf, n))) {
-        s->len += n;
+    /* out_write's failures say what they are; the compressor's own do not. */
+    if (!s->rc && (rc = consign_compressor_write(s->ctx, s->z, buf, n)) && !s->rc)
+        s->rc = consign_err_context(s->ctx, rc, "rpm payload");
+    if (!s->rc) {
+        s->cpio_len += n;
         return (la_ssize_t)n;
     }
     archive_set_error(a, EIO, "payload write failed");
@@ -94,31 +122,23 @@ feed_block(struct consign_ctx *ctx, void *user, const void *p, size_t n)
     return consign_hash_update(ctx, f->sha256, p, n);
 }
 
-/* libarchive with a fixed configuration: newc, unblocked output, one
- * compression filter at a fixed level and thread count. */
+/* libarchive with a fixed configuration: newc, unblocked, uncompressed
+ * output (s->z compresses it), and the compressor for c at its fixed level. */
 static int
-setup(struct consign_ctx *ctx, struct archive *a, enum consign_pkg_compress c,
+setup(struct consign_ctx *ctx, struct archive *a, enum consign_pkg_compress c, struct sink *s,
       struct consign__rpm_payload *out)
 {
+    int zstd = c == CONSIGN_COMPRESS_ZSTD, rc;
+
     if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
+        archive_write_add_filter_none(a) != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK)
         return la_fail(ctx, a, NULL, "setting up cpio");
-    if (c == CONSIGN_COMPRESS_ZSTD) {
-        out->compressor = "zstd";
-        out->flags = "19";
-        /* ARCHIVE_WARN would mean an external zstd program: not reproducible here. */
-        if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-            archive_write_set_filter_option(a, "zstd", "compression-level", out->flags) !=
-                ARCHIVE_OK)
-            return la_fail(ctx, a, NULL, "setting up zstd");
-        return 0;
-    }
-    out->compressor = "xz";
-    out->flags = "2";
-    if (archive_write_add_filter_xz(a) != ARCHIVE_OK ||
-        archive_write_set_filter_option(a, "xz", "compression-level", out->flags) != ARCHIVE_OK ||
-        archive_write_set_filter_option(a, "xz", "threads", "1") != ARCHIVE_OK)
-        return la_fail(ctx, a, NULL, "setting up xz");
+    out->compressor = zstd ? "zstd" : "xz";
+    out->flags = zstd ? STR(RPM_ZSTD_LEVEL) : STR(RPM_XZ_LEVEL);
+    if ((rc = consign_compressor_new(ctx, c, zstd ? RPM_ZSTD_LEVEL : RPM_XZ_LEVEL, out_write, s,
+                                     &s->z)))
+        return consign_err_context(ctx, rc, "rpm payload");
     return 0;
 }
 
@@ -170,7 +190,7 @@ int
 consign__rpm_payload_write(struct consign_ctx *ctx, struct consign_pkg *pkg, const char *dir,
                            struct consign__rpm_payload *out)
 {
-    struct sink s = {ctx, -1, NULL, 0, 0};
+    struct sink s = {.ctx = ctx, .fd = -1};
     struct consign_hash *file_sha = NULL;
     struct archive *a = NULL;
     struct archive_entry *ae = NULL;
@@ -198,7 +218,7 @@ consign__rpm_payload_write(struct consign_ctx *ctx, struct consign_pkg *pkg, con
         rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
         goto out;
     }
-    if ((rc = setup(ctx, a, pkg->opts.compress, out)))
+    if ((rc = setup(ctx, a, pkg->opts.compress, &s, out)))
         goto out;
     if (archive_write_open(a, &s, NULL, sink_write, NULL) != ARCHIVE_OK) {
         rc = la_fail(ctx, a, &s, "opening the archive");
@@ -214,8 +234,12 @@ consign__rpm_payload_write(struct consign_ctx *ctx, struct consign_pkg *pkg, con
         rc = la_fail(ctx, a, &s, "finishing the archive");
         goto out;
     }
-    /* Filter 0 is the compressor: what it was given is the cpio stream. */
-    out->cpio_len = (unsigned long long)archive_filter_bytes(a, 0);
+    if ((rc = consign_compressor_finish(ctx, s.z))) {
+        if (!s.rc)
+            consign_err_context(ctx, rc, "rpm payload");
+        goto out;
+    }
+    out->cpio_len = s.cpio_len;
     out->len = s.len;
     if ((rc = consign_hash_final(ctx, s.sha256, d)))
         goto out;
@@ -225,6 +249,7 @@ consign__rpm_payload_write(struct consign_ctx *ctx, struct consign_pkg *pkg, con
 out:
     if (a)
         archive_write_free(a);
+    consign_compressor_free(s.z);
     archive_entry_free(ae);
     consign_hash_free(s.sha256);
     consign_hash_free(file_sha);

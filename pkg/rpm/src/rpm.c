@@ -684,6 +684,11 @@ static int
 sign_package(struct consign_ctx *ctx, const struct rpm_file *f, const struct consign_rpm_sign *s,
              struct consign__rpm_hdr *sigh)
 {
+    /* With SOURCE_DATE_EPOCH the signatures carry it as their time (raised to
+     * the key's creation time), so a signed package is reproducible too. */
+    struct consign_sign_opts o = {CONSIGN_SIG_DETACHED, 0,
+                                  f->pkg->reproducible ? (long long)f->pkg->build_time
+                                                       : CONSIGN_SIG_TIME_NOW};
     struct hp_reader r = {f, 0, 0};
     struct consign_buf hsig, fsig;
     uint32_t htag = 0, ftag = 0;
@@ -691,8 +696,8 @@ sign_package(struct consign_ctx *ctx, const struct rpm_file *f, const struct con
 
     consign_buf_init(&hsig, SIG_MAX);
     consign_buf_init(&fsig, SIG_MAX);
-    if ((rc = consign_keys_sign(ctx, s->keydir, s->passphrase, CONSIGN_SIG_DETACHED, 0,
-                                f->header.data, f->header.len, &hsig)) ||
+    if ((rc = consign_keys_sign_ext(ctx, s->keydir, s->passphrase, &o, f->header.data,
+                                    f->header.len, NULL, NULL, &hsig)) ||
         (rc = sig_tags(ctx, &hsig, &htag, &ftag)) ||
         (rc = consign__rpm_hdr_bin(ctx, sigh, htag, hsig.data, hsig.len)))
         goto out;
@@ -703,7 +708,8 @@ sign_package(struct consign_ctx *ctx, const struct rpm_file *f, const struct con
                     f->pkg->name);
         goto out;
     }
-    if ((rc = consign_keys_sign_stream(ctx, s->keydir, s->passphrase, 0, hp_read, &r, &fsig)) ||
+    if ((rc = consign_keys_sign_ext(ctx, s->keydir, s->passphrase, &o, NULL, 0, hp_read, &r,
+                                    &fsig)) ||
         (rc = sig_tags(ctx, &fsig, &htag, &ftag)) ||
         (rc = consign__rpm_hdr_bin(ctx, sigh, ftag, fsig.data, fsig.len)))
         goto out;

@@ -1,0 +1,1 @@
+(7:sig-val(5:eddsa(1:s1:S)(1:r1:R))(5:flags(1:x1:y)))
