@@ -83,18 +83,19 @@ consign_file_read(struct consign_ctx *ctx, const char *path, size_t cap, char **
     return rc;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+consign_write_all(struct consign_ctx *ctx, int fd, const void *p, size_t n, const char *what)
 {
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
+    const char *c = p;
+
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
+        if (w < 0)
+            return consign_fail_errno(ctx, errno, "%s", what);
+        c += w;
+        n -= (size_t)w;
     }
     return 0;
 }
@@ -110,35 +111,33 @@ fsync_dir(const char *dir)
 }
 
 int
-consign_file_write_atomic(struct consign_ctx *ctx, const char *path, const void *data, size_t len,
-                          mode_t mode)
+consign_file_write_atomic_with(struct consign_ctx *ctx, const char *path, mode_t mode,
+                               consign_file_writer_fn writer, void *user)
 {
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char *dir = NULL, *tmp = NULL;
-    int fd = -1, rc = 0, i;
+    int fd = -1, rc = 0;
 
-    if (!(dir = consign_path_dirname_dup(ctx, path)))
-        return CONSIGN_E_NOMEM;
-    for (i = 0; i < 100 && fd < 0; i++) {
-        free(tmp);
-        tmp =
-            consign_asprintf(ctx, "%s/.%s.tmp.%ld.%d", dir,
-                             strrchr(path, '/') ? strrchr(path, '/') + 1 : path, (long)getpid(), i);
-        if (!tmp) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-        if (fd < 0 && errno != EEXIST) {
-            rc = consign_fail_errno(ctx, errno, "%s", tmp);
-            goto out;
-        }
-    }
-    if (fd < 0) {
-        rc = consign_fail(ctx, CONSIGN_E_EXISTS, "%s: no free temporary name", path);
+    if (!(dir = consign_path_dirname_dup(ctx, path)) ||
+        !(tmp = consign_asprintf(ctx, "%s/.%s.XXXXXX", dir, base))) {
+        rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    /* open() applied the umask; make the mode exact without ever widening it first. */
-    if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", path);
+        free(tmp);
+        tmp = NULL;
+        goto out;
+    }
+    /* mkostemp made it 0600; set the final mode before any data is written. */
+    if (fchmod(fd, mode) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", tmp);
+        goto out;
+    }
+    if ((rc = writer(ctx, fd, user)))
+        goto out;
+    if (fsync(fd) < 0) {
         rc = consign_fail_errno(ctx, errno, "%s", tmp);
         goto out;
     }
@@ -161,6 +160,27 @@ out:
     free(tmp);
     free(dir);
     return rc;
+}
+
+struct mem_writer {
+    const char *path;
+    const void *data;
+    size_t len;
+};
+
+static int
+write_mem(struct consign_ctx *ctx, int fd, void *user)
+{
+    const struct mem_writer *m = user;
+    return consign_write_all(ctx, fd, m->data, m->len, m->path);
+}
+
+int
+consign_file_write_atomic(struct consign_ctx *ctx, const char *path, const void *data, size_t len,
+                          mode_t mode)
+{
+    struct mem_writer m = {path, data, len};
+    return consign_file_write_atomic_with(ctx, path, mode, write_mem, &m);
 }
 
 int
@@ -188,10 +208,8 @@ consign_file_copy(struct consign_ctx *ctx, const char *src, const char *dst, mod
         goto out;
     }
     while ((n = consign_read(in, block, sizeof(block))) > 0) {
-        if (write_all(out, block, (size_t)n) < 0) {
-            rc = consign_fail_errno(ctx, errno, "%s", dst);
+        if ((rc = consign_write_all(ctx, out, block, (size_t)n, dst)))
             goto out;
-        }
     }
     if (n < 0) {
         rc = consign_fail_errno(ctx, errno, "%s", src);

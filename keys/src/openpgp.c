@@ -1,6 +1,7 @@
 /* OpenPGP signature packets, armor and cleartext framing (see openpgp.h). */
 #include <string.h>
 
+#include "consign/bytes.h"
 #include "openpgp.h"
 
 #define SUBPKT_CREATED    2
@@ -14,15 +15,6 @@
 #define SEXP_MAX_DEPTH    8
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void
-put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
 
 void
 consign__pgp_sig_hashed(const struct consign__pgp_sig *s,
@@ -45,7 +37,7 @@ consign__pgp_sig_hashed(const struct consign__pgp_sig *s,
     /* Signature creation time: length (type + 4), type, big-endian seconds. */
     *p++ = 5;
     *p++ = SUBPKT_CREATED;
-    put_be32(p, s->created);
+    consign_put_be32(p, s->created);
 }
 
 void
@@ -53,7 +45,7 @@ consign__pgp_sig_trailer(unsigned char out[CONSIGN__PGP_TRAILER_LEN])
 {
     out[0] = 4;
     out[1] = 0xff;
-    put_be32(out + 2, CONSIGN__PGP_HASHED_LEN);
+    consign_put_be32(out + 2, CONSIGN__PGP_HASHED_LEN);
 }
 
 /* An MPI (RFC 4880 3.2): the exact bit count, then the bytes without leading zeros. */
@@ -119,7 +111,7 @@ consign__pgp_sig_packet(struct consign_ctx *ctx, const struct consign__pgp_sig *
         hl = 3;
     } else {
         hdr[0] |= 2;
-        put_be32(hdr + 1, (uint32_t)body.len);
+        consign_put_be32(hdr + 1, (uint32_t)body.len);
         hl = 5;
     }
     if ((rc = consign_buf_append(ctx, out, hdr, hl)) ||

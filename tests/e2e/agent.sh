@@ -27,6 +27,9 @@ failed=0
 agent_pid=
 T=$(mktemp -d "${TMPDIR:-/tmp}/consign-e2e-agent.XXXXXX")
 
+# shellcheck source=tests/lib/testlib.sh
+. "$SRC/tests/lib/testlib.sh"
+
 cleanup() {
     if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
         kill -KILL "$agent_pid" 2>/dev/null || true
@@ -39,40 +42,6 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do
-        echo "    $line"
-    done
-}
-
-summary() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-}
-
-# A failure that makes the remaining checks meaningless.
-die() {
-    not_ok "$@"
-    summary || true
-    exit 1
-}
-
-# check DESC CMD...: the command's success is the check.
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc" "failed: $*"; fi
-}
 
 # expect_print DESC EXPECTED CMD...: the output (of a --print) and exit 0.
 expect_print() {

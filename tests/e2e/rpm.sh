@@ -34,6 +34,9 @@ mounts=()
 # Short: the key directory's gpg-agent sockets must fit in sun_path.
 T=$(mktemp -d /tmp/consign-rpm.XXXXXX)
 
+# shellcheck source=tests/lib/testlib.sh
+. "$SRC/tests/lib/testlib.sh"
+
 cleanup() {
     local m
     for m in "${mounts[@]}"; do
@@ -46,84 +49,6 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do
-        echo "    $line"
-    done
-}
-
-summary() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-}
-
-die() {
-    not_ok "$@"
-    summary || true
-    exit 1
-}
-
-# check DESC CMD...: the command's success is the check.
-check() {
-    local desc=$1
-    shift
-    if "$@" >"$T/check.out" 2>&1 </dev/null; then
-        ok "$desc"
-    else
-        not_ok "$desc" "failed: $*" "$(tail -n 20 "$T/check.out")"
-    fi
-}
-
-# check_out DESC REGEX CMD...: the command succeeds and its output matches REGEX.
-check_out() {
-    local desc=$1 re=$2 rc=0
-    shift 2
-    "$@" >"$T/check.out" 2>&1 </dev/null || rc=$?
-    if [ "$rc" -eq 0 ] && grep -Eq -- "$re" "$T/check.out"; then
-        ok "$desc"
-    else
-        not_ok "$desc" "exit $rc, want output matching: $re" "$(tail -n 20 "$T/check.out")"
-    fi
-}
-
-# check_fail DESC REGEX CMD...: the command fails and its output matches REGEX.
-check_fail() {
-    local desc=$1 re=$2 rc=0
-    shift 2
-    "$@" >"$T/check.out" 2>&1 </dev/null || rc=$?
-    if [ "$rc" -ne 0 ] && grep -Eq -- "$re" "$T/check.out"; then
-        ok "$desc"
-    else
-        not_ok "$desc" "exit $rc (want non-zero), want output matching: $re" \
-            "$(tail -n 20 "$T/check.out")"
-    fi
-}
-
-# expect_fail_clean DESC OUTDIR REGEX CMD...: exit non-zero with one line on
-# stderr matching REGEX, and OUTDIR holds nothing at all (no package, no temporary file).
-expect_fail_clean() {
-    local desc=$1 out=$2 re=$3 rc=0 left
-    shift 3
-    "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
-    left=$(ls -A "$out" 2>/dev/null || true)
-    if [ "$rc" -ne 0 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -Eq -- "$re" "$T/err" &&
-        [ -z "$left" ]; then
-        ok "$desc"
-    else
-        not_ok "$desc" "exit $rc (want non-zero), stderr:" "$(cat "$T/err")" "want: $re" \
-            "left in $out: ${left:-nothing}"
-    fi
-}
 
 # flip FILE OFFSET: invert the lowest bit of one byte in place.
 flip() {
@@ -146,18 +71,7 @@ done
 [ -x "$CONSIGN" ] || die "$CONSIGN is missing; build first"
 "$CONSIGN" pkg rpm --help >/dev/null 2>&1 || die "$CONSIGN has no 'pkg rpm' command"
 
-if [ -z "${EXAMPLE_AGENT_BUILD:-}" ]; then
-    if [ -f "$BUILD/examples/agent/agent.jar" ]; then
-        EXAMPLE_AGENT_BUILD=$BUILD/examples/agent
-    else
-        EXAMPLE_AGENT_BUILD=$(sed -n 's/^CONSIGN_EXAMPLE_AGENT_DIR:[A-Z]*=//p' \
-            "$BUILD/CMakeCache.txt" 2>/dev/null || true)
-    fi
-fi
-[ -n "$EXAMPLE_AGENT_BUILD" ] && [ -f "$EXAMPLE_AGENT_BUILD/agent.jar" ] &&
-    [ -x "$EXAMPLE_AGENT_BUILD/runtime/bin/java" ] ||
-    die "no example agent build (agent.jar, runtime/); set EXAMPLE_AGENT_BUILD"
-EXAMPLE_AGENT_BUILD=$(cd "$EXAMPLE_AGENT_BUILD" && pwd)
+find_example_agent
 
 # --- keys and products -------------------------------------------------------------
 "$CONSIGN" keys generate --keydir "$T/k" --name "consign e2e rpm" --email rpm@example.com \
@@ -171,13 +85,6 @@ EXAMPLE_AGENT_BUILD=$(cd "$EXAMPLE_AGENT_BUILD" && pwd)
 fpr=$("$CONSIGN" keys fingerprint --keydir "$T/k" --raw | tr 'A-F' 'a-f')
 keyid=${fpr: -8}
 
-# 1.0.0 is the example as shipped; a copy of it elsewhere builds the second
-# reproducible package; 1.0.1 has a new default start-agent.ini.
-copy_example() {
-    mkdir -p "$1"
-    cp "$SRC/examples/agent/product.yaml" "$SRC/examples/agent/start-agent.ini" \
-        "$SRC/examples/agent/EULA.txt" "$1/"
-}
 copy_example "$T/copy100"
 copy_example "$T/p101"
 sed -i 's/^version: 1\.0\.0$/version: 1.0.1/' "$T/p101/product.yaml"
@@ -407,18 +314,9 @@ else
     echo "skip - a full output file system (cannot mount a tmpfs here)"
 fi
 
-# --- 1 and 3. rpm 4.16 and 4.20: verify, install, upgrade, erase -------------------------------
-# in_root CMD...: run CMD inside the current chroot, no input.
-in_root() {
-    chroot "$R" "$@" </dev/null
-}
 # rpm 4.20's unshare plugin cannot remount / in a chroot; no plugin is needed here.
 rpm_root() {
     in_root rpm --noplugins "$@"
-}
-
-stat_is() { # PATH "MODE USER:GROUP"
-    test "$(chroot "$R" stat -c '%a %U:%G' "$1")" = "$2"
 }
 
 for suite in $SUITES; do

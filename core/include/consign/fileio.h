@@ -10,6 +10,16 @@
 /* read(2) that retries on EINTR: bytes read, 0 at end of file, -1 with errno set. */
 ssize_t consign_read(int fd, void *buf, size_t n);
 
+/* write(2) all of n bytes, retrying on EINTR; errors name what was being written. */
+int consign_write_all(struct consign_ctx *ctx, int fd, const void *p, size_t n, const char *what);
+
+/* Fill a new file through writer and put it in place atomically: a temporary
+ * file in the same directory, created with mode, fsync'ed, renamed over path,
+ * the directory fsync'ed. On failure nothing is left and the old file stays. */
+typedef int (*consign_file_writer_fn)(struct consign_ctx *ctx, int fd, void *user);
+int consign_file_write_atomic_with(struct consign_ctx *ctx, const char *path, mode_t mode,
+                                   consign_file_writer_fn writer, void *user);
+
 /* Called with each block of a streamed file; a non-zero return stops the stream. */
 typedef int (*consign_block_fn)(struct consign_ctx *ctx, void *user, const void *p, size_t n);
 

@@ -532,43 +532,12 @@ int
 consign_pkg_write_file(struct consign_ctx *ctx, const char *dir, const char *filename,
                        consign_pkg_writer_fn writer, void *user)
 {
-    char *tmp = NULL, *dst = NULL;
-    int fd = -1, rc;
+    char *dst = consign_asprintf(ctx, "%s/%s", dir, filename);
+    int rc;
 
-    if (!(tmp = consign_asprintf(ctx, "%s/.%s.XXXXXX", dir, filename)) ||
-        !(dst = consign_asprintf(ctx, "%s/%s", dir, filename))) {
-        rc = CONSIGN_E_NOMEM;
-        goto out;
-    }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = consign_fail_errno(ctx, errno, "%s", dir);
-        free(tmp);
-        tmp = NULL;
-        goto out;
-    }
-    if ((rc = writer(ctx, fd, user)))
-        goto out;
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-        rc = consign_fail_errno(ctx, errno, "%s", tmp);
-        goto out;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = consign_fail_errno(ctx, errno, "%s", tmp);
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, dst) < 0) {
-        rc = consign_fail_errno(ctx, errno, "%s", dst);
-        goto out;
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
+    if (!dst)
+        return CONSIGN_E_NOMEM;
+    rc = consign_file_write_atomic_with(ctx, dst, 0644, writer, user);
     free(dst);
     return rc;
 }

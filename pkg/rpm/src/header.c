@@ -2,21 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consign/bytes.h"
 #include "rpm_header.h"
 
 #define ENTRY_SIZE  16
 #define MAX_ELEMENT CONSIGN_RPM_HDR_MAX_DATA /* one string or binary value */
 
 static const unsigned char header_magic[8] = {0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0};
-
-static void
-put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
 
 static size_t
 type_align(enum consign__rpm_type t)
@@ -135,7 +127,7 @@ consign__rpm_hdr_u32(struct consign_ctx *ctx, struct consign__rpm_hdr *h, uint32
 {
     unsigned char b[4];
 
-    put_be32(b, v);
+    consign_put_be32(b, v);
     return add_copy(ctx, h, tag, CONSIGN_RPM_INT32, 1, b, 4, 0);
 }
 
@@ -233,7 +225,7 @@ consign__rpm_array_u32(struct consign_ctx *ctx, struct consign__rpm_array *a, ui
     unsigned char b[4];
     int rc;
 
-    put_be32(b, v);
+    consign_put_be32(b, v);
     if ((rc = array_check(ctx, a, CONSIGN_RPM_INT32)) ||
         (rc = consign_buf_append(ctx, &a->data, b, 4)))
         return rc;
@@ -252,10 +244,10 @@ cmp_entry_tag(const void *a, const void *b)
 static void
 put_index(unsigned char *p, uint32_t tag, uint32_t type, uint32_t offset, uint32_t count)
 {
-    put_be32(p, tag);
-    put_be32(p + 4, type);
-    put_be32(p + 8, offset);
-    put_be32(p + 12, count);
+    consign_put_be32(p, tag);
+    consign_put_be32(p + 4, type);
+    consign_put_be32(p + 8, offset);
+    consign_put_be32(p + 12, count);
 }
 
 /* Lay the data out in tag order, each value aligned for its type, then the
@@ -321,8 +313,8 @@ consign__rpm_hdr_write(struct consign_ctx *ctx, const struct consign__rpm_hdr *h
     if ((rc = consign_buf_append(ctx, &data, trailer, sizeof(trailer))))
         goto out;
     memcpy(intro, header_magic, 8);
-    put_be32(intro + 8, (uint32_t)il);
-    put_be32(intro + 12, (uint32_t)data.len);
+    consign_put_be32(intro + 8, (uint32_t)il);
+    consign_put_be32(intro + 12, (uint32_t)data.len);
     if ((rc = consign_buf_append(ctx, out, intro, sizeof(intro))) ||
         (rc = consign_buf_append(ctx, out, index, il * ENTRY_SIZE)) ||
         (rc = consign_buf_append(ctx, out, data.data, data.len)))

@@ -50,23 +50,6 @@ consign__rpm_listed(const struct consign_pkg_entry *e)
     return e->type != CONSIGN_PKG_DIR || e->owned;
 }
 
-static int
-write_all(struct consign_ctx *ctx, int fd, const void *p, size_t n)
-{
-    const char *c = p;
-
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return consign_fail_errno(ctx, errno, "writing the rpm payload");
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* consign_block_fn: compressed bytes into the temporary file and the hash. */
 static int
 out_write(struct consign_ctx *ctx, void *user, const void *buf, size_t n)
@@ -74,7 +57,8 @@ out_write(struct consign_ctx *ctx, void *user, const void *buf, size_t n)
     struct sink *s = user;
     int rc;
 
-    if ((rc = write_all(ctx, s->fd, buf, n)) || (rc = consign_hash_update(ctx, s->sha256, buf, n)))
+    if ((rc = consign_write_all(ctx, s->fd, buf, n, "writing the rpm payload")) ||
+        (rc = consign_hash_update(ctx, s->sha256, buf, n)))
         return s->rc = rc;
     s->len += n;
     return 0;

@@ -786,23 +786,6 @@ build_lead(struct rpm_file *f)
 }
 
 static int
-write_all(struct consign_ctx *ctx, int fd, const void *p, size_t n)
-{
-    const char *c = p;
-
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return consign_fail_errno(ctx, errno, "writing the rpm");
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int
 write_rpm(struct consign_ctx *ctx, int fd, void *user)
 {
     const struct rpm_file *f = user;
@@ -811,12 +794,13 @@ write_rpm(struct consign_ctx *ctx, int fd, void *user)
     size_t got;
     int rc;
 
-    if ((rc = write_all(ctx, fd, f->lead, LEAD_SIZE)) ||
-        (rc = write_all(ctx, fd, f->sig.data, f->sig.len)) ||
-        (rc = write_all(ctx, fd, f->header.data, f->header.len)))
+    if ((rc = consign_write_all(ctx, fd, f->lead, LEAD_SIZE, "writing the rpm")) ||
+        (rc = consign_write_all(ctx, fd, f->sig.data, f->sig.len, "writing the rpm")) ||
+        (rc = consign_write_all(ctx, fd, f->header.data, f->header.len, "writing the rpm")))
         return rc;
     do {
-        if ((rc = hp_read(ctx, &r, buf, sizeof(buf), &got)) || (rc = write_all(ctx, fd, buf, got)))
+        if ((rc = hp_read(ctx, &r, buf, sizeof(buf), &got)) ||
+            (rc = consign_write_all(ctx, fd, buf, got, "writing the rpm")))
             return rc;
     } while (got);
     return 0;

@@ -41,16 +41,16 @@ enum consign_pkg_entry_type {
 struct consign_pkg_entry {
     char *path; /* absolute target path, normalised ("/opt/x/lib/agent.jar") */
     enum consign_pkg_entry_type type;
-    unsigned mode;               /* permission bits only (07777) */
-    unsigned long long size;     /* FILE: bytes; SYMLINK: length of link */
-    time_t mtime;                /* clamped to SOURCE_DATE_EPOCH when set */
-    char *src;                   /* FILE: file on the build host, or NULL when data is set */
-    unsigned char *data;         /* FILE: generated content (owned) */
-    char *link;                  /* SYMLINK: target */
-    int config;                  /* conffile / %config(noreplace) */
-    int owned;                   /* DIR: this package owns it (rpm lists only owned dirs) */
-    unsigned char md5[16];       /* FILE: filled by consign_pkg_digest */
-    unsigned char sha256[32];    /* FILE: filled by consign_pkg_digest */
+    unsigned mode;            /* permission bits only (07777) */
+    unsigned long long size;  /* FILE: bytes; SYMLINK: length of link */
+    time_t mtime;             /* clamped to SOURCE_DATE_EPOCH when set */
+    char *src;                /* FILE: file on the build host, or NULL when data is set */
+    unsigned char *data;      /* FILE: generated content (owned) */
+    char *link;               /* SYMLINK: target */
+    int config;               /* conffile / %config(noreplace) */
+    int owned;                /* DIR: this package owns it (rpm lists only owned dirs) */
+    unsigned char md5[16];    /* FILE: filled by consign_pkg_digest */
+    unsigned char sha256[32]; /* FILE: filled by consign_pkg_digest */
 };
 
 struct consign_pkg_script {
@@ -106,7 +106,7 @@ const struct consign_pkg_script *consign_pkg_script_get(const struct consign_pkg
 /* Write a finished package atomically: data goes to a temporary file in dir,
  * which is renamed to dir/filename only when complete. On failure nothing is
  * left in dir. writer fills the temporary fd. */
-typedef int (*consign_pkg_writer_fn)(struct consign_ctx *ctx, int fd, void *user);
+typedef consign_file_writer_fn consign_pkg_writer_fn;
 int consign_pkg_write_file(struct consign_ctx *ctx, const char *dir, const char *filename,
                            consign_pkg_writer_fn writer, void *user);
 
