@@ -102,18 +102,7 @@ now_ms() {
 }
 
 # --- the agent build ---------------------------------------------------------
-if [ -z "${EXAMPLE_AGENT_BUILD:-}" ]; then
-    if [ -f "$BUILD/examples/agent/agent.jar" ]; then
-        EXAMPLE_AGENT_BUILD=$BUILD/examples/agent
-    else
-        EXAMPLE_AGENT_BUILD=$(sed -n 's/^CONSIGN_EXAMPLE_AGENT_DIR:[A-Z]*=//p' \
-            "$BUILD/CMakeCache.txt" 2>/dev/null || true)
-    fi
-fi
-export EXAMPLE_AGENT_BUILD
-if [ ! -f "$EXAMPLE_AGENT_BUILD/agent.jar" ] || [ ! -x "$EXAMPLE_AGENT_BUILD/runtime/bin/java" ]; then
-    die "example agent built" "no agent.jar and runtime/ in '$EXAMPLE_AGENT_BUILD'"
-fi
+find_example_agent
 for tool in curl ps; do
     command -v "$tool" >/dev/null || die "tools present" "$tool is missing"
 done
