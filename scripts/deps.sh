@@ -10,7 +10,7 @@ PACKAGES=(
   # tests
   zlib1g-dev
   libcmocka-dev gnupg gpgv rpm curl file procps util-linux
-  mmdebstrap lintian rpmlint dpkg-dev xz-utils zstd bc
+  mmdebstrap lintian rpmlint dpkg-dev xz-utils zstd bc apt-utils
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
 )

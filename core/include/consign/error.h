@@ -72,7 +72,8 @@ void consign_ctx_init(struct consign_ctx *ctx, consign_log_fn fn, void *user);
 /* Record a failure and return code. fmt may be NULL: the code's table message is used. */
 int consign_fail(struct consign_ctx *ctx, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int consign_failv(struct consign_ctx *ctx, int code, const char *fmt, va_list ap);
+int consign_failv(struct consign_ctx *ctx, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Record a failure from an errno value: the code is derived from errnum
  * (ENOENT -> NOTFOUND, EACCES -> PERM, ...) and ": <strerror>" is appended. */
