@@ -12,13 +12,9 @@
 # CMake cache (a sanitizer build reuses the normal build's agent).
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-    exit 2
-fi
-BUILD=$(cd "$1" && pwd)
-SRC=$(cd "$2" && pwd)
-CONSIGN=$BUILD/cli/consign
+# shellcheck source=tests/lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
+e2e_args "$@"
 PRODUCT=$SRC/examples/agent/product.yaml
 NAME=example-agent
 
@@ -27,19 +23,12 @@ failed=0
 agent_pid=
 T=$(mktemp -d "${TMPDIR:-/tmp}/consign-e2e-agent.XXXXXX")
 
-# shellcheck source=tests/lib/testlib.sh
-. "$SRC/tests/lib/testlib.sh"
-
 cleanup() {
     if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
         kill -KILL "$agent_pid" 2>/dev/null || true
         wait "$agent_pid" 2>/dev/null || true
     fi
-    if [ "${CONSIGN_KEEP_TMP:-}" = 1 ]; then
-        echo "kept $T" >&2
-    else
-        rm -rf "$T"
-    fi
+    remove_scratch
 }
 trap cleanup EXIT
 

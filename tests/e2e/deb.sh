@@ -15,13 +15,9 @@
 # else BUILD_DIR/examples/agent, else the CONSIGN_EXAMPLE_AGENT_DIR of the cache.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-    exit 2
-fi
-BUILD=$(cd "$1" && pwd)
-SRC=$(cd "$2" && pwd)
-CONSIGN=$BUILD/cli/consign
+# shellcheck source=tests/lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
+e2e_args "$@"
 CACHE=${CONSIGN_CHROOT_CACHE:-$BUILD/chroots}
 NAME=example-agent
 RT=example-agent-jre
@@ -30,24 +26,9 @@ SUITES=${CONSIGN_DEB_SUITES:-bullseye bookworm trixie}
 
 passed=0
 failed=0
-mounts=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/consign-e2e-deb.XXXXXX")
 
-# shellcheck source=tests/lib/testlib.sh
-. "$SRC/tests/lib/testlib.sh"
-
-cleanup() {
-    local m
-    for m in "${mounts[@]}"; do
-        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
-    if [ "${CONSIGN_KEEP_TMP:-}" = 1 ]; then
-        echo "kept $T" >&2
-    else
-        rm -rf --one-file-system "$T"
-    fi
-}
-trap cleanup EXIT
+trap remove_scratch EXIT
 trap 'exit 130' INT TERM
 
 # --- prerequisites -------------------------------------------------------------

@@ -15,13 +15,9 @@
 # else BUILD_DIR/examples/agent, else the CONSIGN_EXAMPLE_AGENT_DIR of the cache.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-    exit 2
-fi
-BUILD=$(cd "$1" && pwd)
-SRC=$(cd "$2" && pwd)
-CONSIGN=$BUILD/cli/consign
+# shellcheck source=tests/lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
+e2e_args "$@"
 CACHE=${CONSIGN_CHROOT_CACHE:-$BUILD/chroots}
 NAME=example-agent
 RT=example-agent-jre
@@ -30,25 +26,10 @@ SUITES=${CONSIGN_RPM_SUITES:-bullseye trixie}
 
 passed=0
 failed=0
-mounts=()
 # Short: the key directory's gpg-agent sockets must fit in sun_path.
 T=$(mktemp -d /tmp/consign-rpm.XXXXXX)
 
-# shellcheck source=tests/lib/testlib.sh
-. "$SRC/tests/lib/testlib.sh"
-
-cleanup() {
-    local m
-    for m in "${mounts[@]}"; do
-        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
-    if [ "${CONSIGN_KEEP_TMP:-}" = 1 ]; then
-        echo "kept $T" >&2
-    else
-        rm -rf --one-file-system "$T"
-    fi
-}
-trap cleanup EXIT
+trap remove_scratch EXIT
 
 # flip FILE OFFSET: invert the lowest bit of one byte in place.
 flip() {

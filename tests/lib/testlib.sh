@@ -1,11 +1,37 @@
-# Shared helpers of the end-to-end scripts (sourced, not run). The caller sets
-# T (its scratch directory), SRC (the source tree) and BUILD (the build tree),
-# and counts with `passed` and `failed`; it ends with `summary`, whose last
-# line "N passed, N failed" is what CI reads.
+# Shared helpers of the end-to-end scripts (sourced, not run). The caller runs
+# `e2e_args "$@"` (BUILD, SRC, CONSIGN), sets T (its scratch directory), counts
+# with `passed` and `failed`, and ends with `summary`, whose last line
+# "N passed, N failed" is what CI reads.
 # shellcheck shell=bash
 
 passed=${passed:-0}
 failed=${failed:-0}
+mounts=()
+
+# e2e_args BUILD_DIR SOURCE_DIR: sets BUILD, SRC and CONSIGN, or exits 2.
+e2e_args() {
+    if [ $# -ne 2 ]; then
+        echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+        exit 2
+    fi
+    BUILD=$(cd "$1" && pwd)
+    SRC=$(cd "$2" && pwd)
+    CONSIGN=$BUILD/cli/consign
+}
+
+# remove_scratch: unmount whatever "mounts" lists, then remove $T (kept, and
+# named, with CONSIGN_KEEP_TMP=1).
+remove_scratch() {
+    local m
+    for m in "${mounts[@]}"; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    if [ "${CONSIGN_KEEP_TMP:-}" = 1 ]; then
+        echo "kept $T" >&2
+    else
+        rm -rf --one-file-system "$T"
+    fi
+}
 
 ok() {
     passed=$((passed + 1))
