@@ -38,6 +38,7 @@ int cli_is_help(const char *arg);
 int cmd_keys(struct cli *cli, int argc, char **argv);
 int cmd_pkg(struct cli *cli, int argc, char **argv);
 int cmd_product(struct cli *cli, int argc, char **argv);
+int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_stage(struct cli *cli, int argc, char **argv);
 
 #endif

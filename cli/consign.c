@@ -13,6 +13,7 @@ static const char help_text[] =
     "  keys      generate, export, list and use release signing keys\n"
     "  pkg       build the agent's and the runtime's .deb and .rpm packages\n"
     "  product   check and show a product file\n"
+    "  repo      build and publish signed APT and YUM repositories\n"
     "  stage     lay out a product's files under a sandbox root\n"
     "\n"
     "Options:\n"
@@ -27,6 +28,7 @@ static const struct cli_cmd commands[] = {
     {"keys", "release signing keys", cmd_keys},
     {"pkg", "native packages", cmd_pkg},
     {"product", "product files", cmd_product},
+    {"repo", "package repositories", cmd_repo},
     {"stage", "lay out files under a root", cmd_stage},
 };
 

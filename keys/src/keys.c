@@ -1185,15 +1185,16 @@ out:
     return rc;
 }
 
+/* Every signature of a batch in one gpg-agent session (starting the agent
+ * costs more than a signature): one key lookup, one connection, one PKSIGN
+ * per job. */
 int
-consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
-                      const struct consign_secret *passphrase, const struct consign_sign_opts *opts,
-                      const void *data, size_t len, consign_sign_read_fn read, void *user,
-                      struct consign_buf *out)
+consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
+                        const struct consign_secret *passphrase,
+                        const struct consign_sign_job *jobs, size_t njobs)
 {
     static const struct consign_sign_opts defaults = {CONSIGN_SIG_DETACHED, 0,
                                                       CONSIGN_SIG_TIME_NOW};
-    const struct consign_sign_opts *o = opts ? opts : &defaults;
     struct agent ag;
     struct keyhome h = {NULL, NULL, NULL, -1};
     struct sigpipe_guard guard;
@@ -1205,7 +1206,7 @@ consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
     char fpr[CONSIGN_FPR_LEN + 1];
     gpgme_ctx_t g = NULL;
     gpgme_key_t key = NULL;
-    size_t before = out->len, nmpi = 0;
+    size_t nmpi = 0, done = 0, *before = NULL;
     int rc, started = 0;
 
     memset(&ag, 0, sizeof(ag));
@@ -1214,9 +1215,17 @@ consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
     consign_buf_init(&ag.reply, AGENT_REPLY_MAX);
     consign_buf_init(&pkt, AGENT_REPLY_MAX);
     sigpipe_block(&guard);
-    if (o->mode != CONSIGN_SIG_DETACHED && o->mode != CONSIGN_SIG_CLEARSIGN) {
-        rc = consign_fail(ctx, CONSIGN_E_INVALID, "unknown signature mode %d", (int)o->mode);
+    if (!(before = consign_calloc(ctx, njobs + 1, sizeof(*before)))) {
+        rc = CONSIGN_E_NOMEM;
         goto out;
+    }
+    for (size_t i = 0; i < njobs; i++) {
+        const struct consign_sign_opts *o = jobs[i].opts ? jobs[i].opts : &defaults;
+        before[i] = jobs[i].out->len;
+        if (o->mode != CONSIGN_SIG_DETACHED && o->mode != CONSIGN_SIG_CLEARSIGN) {
+            rc = consign_fail(ctx, CONSIGN_E_INVALID, "unknown signature mode %d", (int)o->mode);
+            goto out;
+        }
     }
     if ((rc = check_passphrase(ctx, passphrase)))
         goto out;
@@ -1229,25 +1238,37 @@ consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
     if ((rc = find_key(ctx, g, &h, fpr, 1, &key)) || (rc = check_signing_key(ctx, key, fpr)) ||
         (rc = pick_signer(ctx, key, fpr, &sg)))
         goto out;
-    sig.type = o->mode == CONSIGN_SIG_CLEARSIGN ? CONSIGN__PGP_SIG_TEXT : CONSIGN__PGP_SIG_BINARY;
-    sig.pk_algo = (unsigned char)sg.pk_algo;
-    memcpy(sig.fpr, sg.fpr, sizeof(sig.fpr));
     /* The agent first: a missing key fails before a large input is read. */
-    if ((rc = sig_time(ctx, &sg, o->created, &sig.created)) ||
-        (rc = agent_open(ctx, &h, sg.grip, &ag)) ||
-        (rc = digest_data(ctx, &sig, data, len, read, user, out, digest)) ||
-        (rc = agent_sign(ctx, &ag, sg.pk_algo, digest, mpi, &nmpi)) ||
-        (rc = consign__pgp_sig_packet(ctx, &sig, digest, mpi, nmpi, &pkt)))
+    if ((rc = agent_open(ctx, &h, sg.grip, &ag)))
         goto out;
-    if (o->mode == CONSIGN_SIG_CLEARSIGN || o->armor)
-        rc = consign__pgp_armor(ctx, pkt.data, pkt.len, out);
-    else
-        rc = consign_buf_append(ctx, out, pkt.data, pkt.len);
-out:
-    if (rc && out->data) {
-        out->len = before;
-        out->data[before] = '\0';
+    for (done = 0; done < njobs; done++) {
+        const struct consign_sign_job *j = &jobs[done];
+        const struct consign_sign_opts *o = j->opts ? j->opts : &defaults;
+        sig.type =
+            o->mode == CONSIGN_SIG_CLEARSIGN ? CONSIGN__PGP_SIG_TEXT : CONSIGN__PGP_SIG_BINARY;
+        sig.pk_algo = (unsigned char)sg.pk_algo;
+        memcpy(sig.fpr, sg.fpr, sizeof(sig.fpr));
+        consign_buf_reset(&pkt);
+        if ((rc = sig_time(ctx, &sg, o->created, &sig.created)) ||
+            (rc = digest_data(ctx, &sig, j->data, j->len, j->read, j->user, j->out, digest)) ||
+            (rc = agent_sign(ctx, &ag, sg.pk_algo, digest, mpi, &nmpi)) ||
+            (rc = consign__pgp_sig_packet(ctx, &sig, digest, mpi, nmpi, &pkt)))
+            goto out;
+        if (o->mode == CONSIGN_SIG_CLEARSIGN || o->armor)
+            rc = consign__pgp_armor(ctx, pkt.data, pkt.len, j->out);
+        else
+            rc = consign_buf_append(ctx, j->out, pkt.data, pkt.len);
+        if (rc)
+            goto out;
     }
+out:
+    /* On failure every output is left as it was. */
+    for (size_t i = 0; rc && before && i < njobs; i++)
+        if (jobs[i].out->data) {
+            jobs[i].out->len = before[i];
+            jobs[i].out->data[before[i]] = '\0';
+        }
+    free(before);
     gpgme_release(ag.g);
     consign_buf_free(&ag.reply);
     consign_buf_free(&pkt);
@@ -1258,6 +1279,17 @@ out:
     home_free(&h);
     sigpipe_restore(&guard);
     return rc;
+}
+
+int
+consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
+                      const struct consign_secret *passphrase, const struct consign_sign_opts *opts,
+                      const void *data, size_t len, consign_sign_read_fn read, void *user,
+                      struct consign_buf *out)
+{
+    struct consign_sign_job job = {opts, data, len, read, user, out};
+
+    return consign_keys_sign_batch(ctx, keydir, passphrase, &job, 1);
 }
 
 int

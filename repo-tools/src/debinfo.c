@@ -348,7 +348,7 @@ on_block(struct consign_ctx *ctx, void *user, const void *p, size_t n)
     int rc = 0;
 
     for (int i = 0; i < NHASH; i++)
-        if ((rc = consign_hash_update(ctx, ps->h[i], p, n)))
+        if (ps->h[i] && (rc = consign_hash_update(ctx, ps->h[i], p, n)))
             goto out;
     rc = ar_push(ctx, ps, p, n);
 out:
@@ -615,6 +615,13 @@ consign_deb_info_free(struct consign_deb_info *info)
 int
 consign_deb_info_read(struct consign_ctx *ctx, const char *path, struct consign_deb_info **out)
 {
+    return consign_deb_info_read_ext(ctx, path, CONSIGN_DEB_HASH_ALL, out);
+}
+
+int
+consign_deb_info_read_ext(struct consign_ctx *ctx, const char *path, unsigned hashes,
+                          struct consign_deb_info **out)
+{
     struct consign_deb_info *info = NULL;
     struct parser ps;
     struct consign_buf control;
@@ -643,7 +650,7 @@ consign_deb_info_read(struct consign_ctx *ctx, const char *path, struct consign_
         goto out;
     }
     for (int i = 0; i < NHASH; i++)
-        if ((rc = consign_hash_new(ctx, algs[i], &ps.h[i])))
+        if ((hashes & (1u << algs[i])) && (rc = consign_hash_new(ctx, algs[i], &ps.h[i])))
             goto out;
     if ((rc = consign_file_stream(ctx, path, on_block, &ps, &info->size)))
         goto out;
@@ -670,6 +677,8 @@ consign_deb_info_read(struct consign_ctx *ctx, const char *path, struct consign_
         goto out;
     }
     for (int i = 0; i < NHASH; i++) {
+        if (!ps.h[i])
+            continue;
         if ((rc = consign_hash_final(ctx, ps.h[i], md)))
             goto out;
         consign_hex(md, consign_hash_len(algs[i]), info->hex[i]);
@@ -727,7 +736,7 @@ consign_deb_info_digest(const struct consign_deb_info *info, enum consign_hash_a
 {
     for (int i = 0; i < NHASH; i++)
         if (algs[i] == alg)
-            return info->hex[i];
+            return info->hex[i][0] ? info->hex[i] : NULL;
     return NULL;
 }
 
@@ -772,10 +781,10 @@ consign_deb_info_stanza(struct consign_ctx *ctx, const struct consign_deb_info *
     char size[32];
     struct rewrite rw[] = {
         {"Size", size},
-        {"MD5sum", info->hex[0]},
-        {"SHA1", info->hex[1]},
-        {"SHA256", info->hex[2]},
-        {"SHA512", info->hex[3]},
+        {"MD5sum", info->hex[0][0] ? info->hex[0] : NULL},
+        {"SHA1", info->hex[1][0] ? info->hex[1] : NULL},
+        {"SHA256", info->hex[2][0] ? info->hex[2] : NULL},
+        {"SHA512", info->hex[3][0] ? info->hex[3] : NULL},
         {"Filename", filename},
         {"Priority", nonempty(info, "Priority")},
         {"Status", NULL},

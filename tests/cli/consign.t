@@ -10,6 +10,7 @@ Commands:
   keys      generate, export, list and use release signing keys
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
+  repo      build and publish signed APT and YUM repositories
   stage     lay out a product's files under a sandbox root
 
 Options:
@@ -28,6 +29,7 @@ Commands:
   keys      generate, export, list and use release signing keys
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
+  repo      build and publish signed APT and YUM repositories
   stage     lay out a product's files under a sandbox root
 
 Options:

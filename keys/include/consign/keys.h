@@ -111,6 +111,23 @@ int consign_keys_sign_ext(struct consign_ctx *ctx, const char *keydir,
                           const struct consign_sign_opts *opts, const void *data, size_t len,
                           consign_sign_read_fn read, void *user, struct consign_buf *out);
 
+/* One signature of a batch: what consign_keys_sign_ext takes. */
+struct consign_sign_job {
+    const struct consign_sign_opts *opts; /* NULL: detached, binary, now */
+    const void *data;
+    size_t len;
+    consign_sign_read_fn read; /* when not NULL, the data comes from it */
+    void *user;
+    struct consign_buf *out; /* appended to */
+};
+
+/* Make several signatures with the active key in one gpg-agent session (a
+ * repository's InRelease and Release.gpg for each suite). On failure every
+ * out is left as it was. */
+int consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
+                            const struct consign_secret *passphrase,
+                            const struct consign_sign_job *jobs, size_t njobs);
+
 /* The signature time a reproducible build wants: SOURCE_DATE_EPOCH when set
  * (which the sign call raises to the key's creation time if older), else
  * CONSIGN_SIG_TIME_NOW. A malformed value is an error (CONSIGN_E_INVALID). */

@@ -29,6 +29,13 @@ struct consign_deb_info;
  * CONSIGN_E_TOOBIG; the message starts with the path ("x.deb: control: line 3:
  * ..."). *out is freed with consign_deb_info_free. */
 int consign_deb_info_read(struct consign_ctx *ctx, const char *path, struct consign_deb_info **out);
+/* The same, computing only the digests in hashes (bits 1 << CONSIGN_HASH_x);
+ * the others are absent from the stanza and consign_deb_info_digest. */
+#define CONSIGN_DEB_HASH_ALL                                                                       \
+    ((1u << CONSIGN_HASH_MD5) | (1u << CONSIGN_HASH_SHA1) | (1u << CONSIGN_HASH_SHA256) |          \
+     (1u << CONSIGN_HASH_SHA512))
+int consign_deb_info_read_ext(struct consign_ctx *ctx, const char *path, unsigned hashes,
+                              struct consign_deb_info **out);
 void consign_deb_info_free(struct consign_deb_info *info);
 
 /* A field's value (case-insensitive name), as apt reads it: leading blanks
@@ -38,14 +45,16 @@ const char *consign_deb_info_get(const struct consign_deb_info *info, const char
 size_t consign_deb_info_count(const struct consign_deb_info *info);
 const char *consign_deb_info_name(const struct consign_deb_info *info, size_t i);
 const char *consign_deb_info_value(const struct consign_deb_info *info, size_t i);
-/* Size in bytes, and the lower-case hex digest of the whole file. */
+/* Size in bytes, and the lower-case hex digest of the whole file (NULL when
+ * that digest was not computed). */
 unsigned long long consign_deb_info_size(const struct consign_deb_info *info);
 const char *consign_deb_info_digest(const struct consign_deb_info *info, enum consign_hash_alg alg);
 
 /* Append the Packages stanza (ending with one newline, no blank line) to out:
  * the control fields reordered as apt-ftparchive writes them (apt's
  * TFRewritePackageOrder, then the unknown fields in their order), with
- * Filename, Size, MD5sum, SHA1, SHA256 (and SHA512 when with_sha512) set and
+ * Filename, Size and the computed digests among MD5sum, SHA1, SHA256 (and
+ * SHA512 when with_sha512) set and
  * Status, Optional and an empty Priority or Section dropped. */
 int consign_deb_info_stanza(struct consign_ctx *ctx, const struct consign_deb_info *info,
                             const char *filename, int with_sha512, struct consign_buf *out);

@@ -1,0 +1,508 @@
+/* Shared publishing machinery (see publish.h). zlib, liblzma and libzstd are
+ * driven here and their errors translated; nothing above sees them. */
+#include "publish.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "consign/fileio.h"
+#include "consign/keys.h"
+#include "consign/path.h"
+
+/* Index compression levels: small, fast-changing text; the ratio between
+ * xz -6 and -3 on a Packages file is within a few per cent, the time is not. */
+#define GZ_LEVEL   9
+#define XZ_LEVEL   3
+#define ZST_LEVEL  10
+#define TMP_PREFIX ".consign-tmp."
+
+const char *
+idx_suffix(enum idx_fmt fmt)
+{
+    switch (fmt) {
+    case IDX_GZ:
+        return ".gz";
+    case IDX_XZ:
+        return ".xz";
+    case IDX_ZST:
+        return ".zst";
+    default:
+        return "";
+    }
+}
+
+int
+publish_is_tmp(const char *name)
+{
+    return strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+}
+
+/* Write compressed (or plain) bytes to file f and its digests. */
+static int
+file_out(struct consign_ctx *ctx, struct idx_file *f, const void *p, size_t n)
+{
+    int rc;
+
+    if (!n)
+        return 0;
+    if ((rc = consign_hash_update(ctx, f->h256, p, n)) ||
+        (f->h512 && (rc = consign_hash_update(ctx, f->h512, p, n))))
+        return rc;
+    f->size += n;
+    return consign_write_all(ctx, f->fd, p, n, f->tmp);
+}
+
+static int
+codec_init(struct consign_ctx *ctx, struct idx_file *f)
+{
+    switch (f->fmt) {
+    case IDX_GZ: {
+        z_stream *z = consign_calloc(ctx, 1, sizeof(*z));
+        if (!z)
+            return CONSIGN_E_NOMEM;
+        /* 16 + 15: a gzip wrapper with no name and a zero time stamp. */
+        if (deflateInit2(z, GZ_LEVEL, Z_DEFLATED, 16 + 15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+            free(z);
+            return consign_fail(ctx, CONSIGN_E_NOMEM, "zlib: cannot start a gzip stream");
+        }
+        f->z = z;
+        return 0;
+    }
+    case IDX_XZ: {
+        lzma_stream *z = consign_calloc(ctx, 1, sizeof(*z));
+        if (!z)
+            return CONSIGN_E_NOMEM;
+        if (lzma_easy_encoder(z, XZ_LEVEL, LZMA_CHECK_CRC64) != LZMA_OK) {
+            free(z);
+            return consign_fail(ctx, CONSIGN_E_NOMEM, "liblzma: cannot start an xz stream");
+        }
+        f->z = z;
+        return 0;
+    }
+    case IDX_ZST: {
+        ZSTD_CCtx *z = ZSTD_createCCtx();
+        if (!z || ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZST_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1))) {
+            ZSTD_freeCCtx(z);
+            return consign_fail(ctx, CONSIGN_E_NOMEM, "libzstd: cannot start a zstd stream");
+        }
+        f->z = z;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void
+codec_free(struct idx_file *f)
+{
+    if (!f->z)
+        return;
+    switch (f->fmt) {
+    case IDX_GZ:
+        deflateEnd(f->z);
+        free(f->z);
+        break;
+    case IDX_XZ:
+        lzma_end(f->z);
+        free(f->z);
+        break;
+    case IDX_ZST:
+        ZSTD_freeCCtx(f->z);
+        break;
+    default:
+        break;
+    }
+    f->z = NULL;
+}
+
+/* Feed n bytes (finish: end the stream) through file f's codec. */
+static int
+codec_push(struct consign_ctx *ctx, struct idx_file *f, const void *p, size_t n, int finish)
+{
+    unsigned char out[65536];
+    int rc = 0;
+
+    switch (f->fmt) {
+    case IDX_PLAIN:
+        return file_out(ctx, f, p, n);
+    case IDX_GZ: {
+        z_stream *z = f->z;
+        int zr;
+        z->next_in = (Bytef *)(uintptr_t)p;
+        z->avail_in = (uInt)n;
+        do {
+            z->next_out = out;
+            z->avail_out = sizeof(out);
+            zr = deflate(z, finish ? Z_FINISH : Z_NO_FLUSH);
+            if (zr == Z_STREAM_ERROR)
+                return consign_fail(ctx, CONSIGN_E_INTERNAL, "zlib: deflate failed");
+            if ((rc = file_out(ctx, f, out, sizeof(out) - z->avail_out)))
+                return rc;
+        } while (z->avail_out == 0 || (finish && zr != Z_STREAM_END));
+        return 0;
+    }
+    case IDX_XZ: {
+        lzma_stream *z = f->z;
+        lzma_ret lr;
+        z->next_in = p;
+        z->avail_in = n;
+        do {
+            z->next_out = out;
+            z->avail_out = sizeof(out);
+            lr = lzma_code(z, finish ? LZMA_FINISH : LZMA_RUN);
+            if (lr != LZMA_OK && lr != LZMA_STREAM_END)
+                return consign_fail(ctx,
+                                    lr == LZMA_MEM_ERROR ? CONSIGN_E_NOMEM : CONSIGN_E_INTERNAL,
+                                    "liblzma: compression failed (%d)", (int)lr);
+            if ((rc = file_out(ctx, f, out, sizeof(out) - z->avail_out)))
+                return rc;
+        } while (z->avail_out == 0 || (finish && lr != LZMA_STREAM_END));
+        return 0;
+    }
+    case IDX_ZST: {
+        ZSTD_inBuffer in = {p, n, 0};
+        size_t left;
+        do {
+            ZSTD_outBuffer ob = {out, sizeof(out), 0};
+            left = ZSTD_compressStream2(f->z, &ob, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
+            if (ZSTD_isError(left))
+                return consign_fail(ctx, CONSIGN_E_INTERNAL, "libzstd: %s",
+                                    ZSTD_getErrorName(left));
+            if ((rc = file_out(ctx, f, out, ob.pos)))
+                return rc;
+        } while (finish ? left != 0 : in.pos < in.size);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int
+idx_open(struct consign_ctx *ctx, struct idx_out *o, const char *dir, const enum idx_fmt *fmts,
+         size_t n, int with_sha512)
+{
+    int rc = 0;
+
+    memset(o, 0, sizeof(*o));
+    for (size_t i = 0; i < IDX_MAX_FILES; i++)
+        o->f[i].fd = -1;
+    if (n > IDX_MAX_FILES)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "too many index formats");
+    if ((rc = consign_mkdirs(ctx, dir, 0755)) ||
+        (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &o->open_h)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct idx_file *f = &o->f[i];
+        o->nf++;
+        f->fmt = fmts[i];
+        if (!(f->tmp = consign_asprintf(ctx, "%s/" TMP_PREFIX "XXXXXX", dir))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        f->fd = mkostemp(f->tmp, O_CLOEXEC);
+        if (f->fd < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", dir);
+            free(f->tmp);
+            f->tmp = NULL;
+            goto out;
+        }
+        if (fchmod(f->fd, 0644) < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", f->tmp);
+            goto out;
+        }
+        if ((rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &f->h256)) ||
+            (with_sha512 && (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA512, &f->h512))) ||
+            (rc = codec_init(ctx, f)))
+            goto out;
+    }
+out:
+    if (rc)
+        o->failed = 1;
+    return rc;
+}
+
+int
+idx_write(struct consign_ctx *ctx, struct idx_out *o, const void *p, size_t n)
+{
+    int rc = 0;
+
+    if (o->failed)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "index write after a failure");
+    if ((rc = consign_hash_update(ctx, o->open_h, p, n)))
+        goto out;
+    o->open_size += n;
+    for (size_t i = 0; i < o->nf; i++)
+        if ((rc = codec_push(ctx, &o->f[i], p, n, 0)))
+            goto out;
+out:
+    if (rc)
+        o->failed = 1;
+    return rc;
+}
+
+int
+idx_finish(struct consign_ctx *ctx, struct idx_out *o)
+{
+    unsigned char md[CONSIGN_HASH_MAX];
+    int rc = 0;
+
+    if (o->failed)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "index finish after a failure");
+    if ((rc = consign_hash_final(ctx, o->open_h, md)))
+        goto out;
+    consign_hex(md, 32, o->open_sha256);
+    for (size_t i = 0; i < o->nf; i++) {
+        struct idx_file *f = &o->f[i];
+        if (f->fmt != IDX_PLAIN && (rc = codec_push(ctx, f, NULL, 0, 1)))
+            goto out;
+        if ((rc = consign_hash_final(ctx, f->h256, md)))
+            goto out;
+        consign_hex(md, 32, f->sha256);
+        if (f->h512) {
+            if ((rc = consign_hash_final(ctx, f->h512, md)))
+                goto out;
+            consign_hex(md, 64, f->sha512);
+        }
+        if (fsync(f->fd) < 0 || close(f->fd) < 0) {
+            f->fd = -1;
+            rc = consign_fail_errno(ctx, errno, "%s", f->tmp);
+            goto out;
+        }
+        f->fd = -1;
+        codec_free(f);
+    }
+out:
+    if (rc)
+        o->failed = 1;
+    return rc;
+}
+
+int
+idx_place(struct consign_ctx *ctx, struct idx_out *o, size_t i, const char *path)
+{
+    struct idx_file *f = &o->f[i];
+
+    if (!f->tmp)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "%s: index already placed", path);
+    if (rename(f->tmp, path) < 0)
+        return consign_fail_errno(ctx, errno, "%s", path);
+    free(f->tmp);
+    f->tmp = NULL;
+    return 0;
+}
+
+void
+idx_close(struct idx_out *o)
+{
+    for (size_t i = 0; i < o->nf; i++) {
+        struct idx_file *f = &o->f[i];
+        if (f->fd >= 0)
+            close(f->fd);
+        f->fd = -1;
+        if (f->tmp)
+            unlink(f->tmp);
+        free(f->tmp);
+        f->tmp = NULL;
+        codec_free(f);
+        consign_hash_free(f->h256);
+        consign_hash_free(f->h512);
+        f->h256 = f->h512 = NULL;
+    }
+    consign_hash_free(o->open_h);
+    o->open_h = NULL;
+    o->nf = 0;
+}
+
+/* --- files -------------------------------------------------------------------- */
+
+int
+publish_sync_dir(struct consign_ctx *ctx, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return consign_fail_errno(ctx, errno, "%s", dir);
+    if (fsync(fd) < 0 && errno != EINVAL)
+        rc = consign_fail_errno(ctx, errno, "%s", dir);
+    close(fd);
+    return rc;
+}
+
+static char *
+tmp_beside(struct consign_ctx *ctx, const char *path)
+{
+    char *dir = consign_path_dirname_dup(ctx, path), *tmp = NULL;
+    if (dir)
+        tmp = consign_asprintf(ctx, "%s/" TMP_PREFIX "%ld.%lx", dir, (long)getpid(),
+                               (unsigned long)random());
+    free(dir);
+    return tmp;
+}
+
+int
+publish_link_replace(struct consign_ctx *ctx, const char *src, const char *dst)
+{
+    char *tmp = tmp_beside(ctx, dst);
+    int rc = 0;
+
+    if (!tmp)
+        return CONSIGN_E_NOMEM;
+    unlink(tmp);
+    if (link(src, tmp) < 0) {
+        if (errno != EXDEV && errno != EPERM) {
+            rc = consign_fail_errno(ctx, errno, "%s", dst);
+            goto out;
+        }
+        if ((rc = consign_file_copy(ctx, src, tmp, 0644)))
+            goto out;
+    }
+    if (rename(tmp, dst) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", dst);
+        goto out;
+    }
+out:
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int
+publish_import(struct consign_ctx *ctx, const char *src, const char *dst)
+{
+    char *dir = NULL, *tmp = NULL;
+    struct stat sb;
+    struct timespec ts[2];
+    int rc = 0, fd = -1;
+
+    if (stat(src, &sb) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", src);
+        goto out;
+    }
+    if (!(dir = consign_path_dirname_dup(ctx, dst))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = consign_mkdirs(ctx, dir, 0755)) || !(tmp = tmp_beside(ctx, dst))) {
+        rc = rc ? rc : CONSIGN_E_NOMEM;
+        goto out;
+    }
+    unlink(tmp);
+    if (link(src, tmp) < 0) {
+        if ((rc = consign_file_copy(ctx, src, tmp, 0644)))
+            goto out;
+        ts[0] = sb.st_atim;
+        ts[1] = sb.st_mtim;
+        fd = open(tmp, O_RDWR | O_CLOEXEC);
+        if (fd < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", tmp);
+            goto out;
+        }
+    }
+    if (rename(tmp, dst) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", dst);
+        goto out;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+int
+publish_now(struct consign_ctx *ctx, long long *out)
+{
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    unsigned long long v;
+
+    if (sde && *sde) {
+        if (consign_parse_u64(sde, 253402300799ULL, &v) != 0)
+            return consign_fail(ctx, CONSIGN_E_INVALID, "SOURCE_DATE_EPOCH: not a time: %s", sde);
+        *out = (long long)v;
+        return 0;
+    }
+    *out = (long long)time(NULL);
+    return 0;
+}
+
+void
+publish_rfc1123(long long t, char out[40])
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int
+publish_text(struct consign_ctx *ctx, const char *path, const char *text)
+{
+    return consign_file_write_atomic(ctx, path, text, strlen(text), 0644);
+}
+
+int
+publish_key_files(struct consign_ctx *ctx, const char *keydir, const char *gpg_path,
+                  const char *asc_path, const char *fpr_path)
+{
+    struct consign_key_info *keys = NULL;
+    struct consign_buf bin, asc, fprs;
+    char grouped[CONSIGN_FPR_GROUPED_LEN + 1];
+    size_t nkeys = 0;
+    int rc = 0, pass;
+
+    consign_buf_init(&bin, 1u << 20);
+    consign_buf_init(&asc, 1u << 20);
+    consign_buf_init(&fprs, 64u << 10);
+    if ((rc = consign_keys_list(ctx, keydir, &keys, &nkeys)))
+        goto out;
+    /* The active key first, then the others still valid (rotation: customers
+     * trust the next key before it starts signing). */
+    for (pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < nkeys; i++) {
+            if ((pass == 0) != (keys[i].active != 0) || keys[i].expired || keys[i].revoked)
+                continue;
+            if ((rc =
+                     consign_keys_export(ctx, keydir, keys[i].fpr, CONSIGN_KEY_FORMAT_APT, &bin)) ||
+                (rc = consign_keys_export(ctx, keydir, keys[i].fpr, CONSIGN_KEY_FORMAT_ASC, &asc)))
+                goto out;
+            consign_keys_fpr_group(keys[i].fpr, grouped);
+            if ((rc = consign_buf_printf(ctx, &fprs, "%s  %s%s\n", grouped, keys[i].uid,
+                                         keys[i].active ? " (signs releases)" : "")))
+                goto out;
+        }
+    if (!bin.len) {
+        rc = consign_fail(ctx, CONSIGN_E_KEY, "%s: no usable key", keydir);
+        goto out;
+    }
+    if ((gpg_path && (rc = consign_file_write_atomic(ctx, gpg_path, bin.data, bin.len, 0644))) ||
+        (asc_path && (rc = consign_file_write_atomic(ctx, asc_path, asc.data, asc.len, 0644))) ||
+        (fpr_path && (rc = consign_file_write_atomic(ctx, fpr_path, fprs.data, fprs.len, 0644))))
+        goto out;
+out:
+    consign_keys_info_free(keys, nkeys);
+    consign_buf_free(&bin);
+    consign_buf_free(&asc);
+    consign_buf_free(&fprs);
+    return rc;
+}
