@@ -138,7 +138,7 @@ static const char apt_publish_help[] =
     "                          changes, so choose them once\n"
     "      --architectures     default \"amd64 arm64\"; packages of architecture all\n"
     "                          appear in each\n"
-    "      --valid-for TIME    Valid-Until = Date + TIME (Nd, Nw, Nm, Ns; 0: no\n"
+    "      --valid-for TIME    Valid-Until = Date + TIME (days, or Nd, Nw, Nm, Ns; 0: no\n"
     "                          Valid-Until); default 30d. Publish again before then\n"
     "      --sha512            also SHA512 in Release and Packages\n"
     "      --by-hash-keep N    index generations kept under by-hash (default 3, min 2)\n"
@@ -267,6 +267,11 @@ parse(struct cli *cli, int argc, char **argv, const int *allowed, const char *he
         case OPT_VALID_FOR:
             if (strcmp(optarg, "0") == 0) {
                 a->valid = 0;
+                break;
+            }
+            /* A bare number is days (Release validity is thought of in days). */
+            if (consign_parse_u64(optarg, 100000, &secs) == 0) {
+                a->valid = (long long)secs * 86400;
                 break;
             }
             if (strcmp(optarg, "never") == 0 ||

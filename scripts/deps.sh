@@ -11,6 +11,10 @@ PACKAGES=(
   zlib1g-dev
   libcmocka-dev gnupg gpgv rpm curl file procps util-linux
   mmdebstrap lintian rpmlint dpkg-dev xz-utils zstd bc apt-utils
+  # repository tests: a throw-away web server, the YUM client, repomd.xml checks
+  nginx dnf libxml2-utils
+  # bench/repo.sh: the peers and peak RSS
+  createrepo-c time
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
 )

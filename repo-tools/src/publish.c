@@ -487,8 +487,7 @@ publish_key_files(struct consign_ctx *ctx, const char *keydir, const char *gpg_p
                 (rc = consign_keys_export(ctx, keydir, keys[i].fpr, CONSIGN_KEY_FORMAT_ASC, &asc)))
                 goto out;
             consign_keys_fpr_group(keys[i].fpr, grouped);
-            if ((rc = consign_buf_printf(ctx, &fprs, "%s  %s%s\n", grouped, keys[i].uid,
-                                         keys[i].active ? " (signs releases)" : "")))
+            if ((rc = consign_buf_printf(ctx, &fprs, "%s\n", grouped)))
                 goto out;
         }
     if (!bin.len) {

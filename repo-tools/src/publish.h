@@ -72,9 +72,9 @@ int publish_now(struct consign_ctx *ctx, long long *out);
 void publish_rfc1123(long long t, char out[40]);
 
 /* The customer's key files beside the repository: BASE.gpg (binary keyring)
- * and BASE.asc, plus BASE.fingerprint, holding every key of keydir that has
- * not expired or been revoked, the active one first. *fpr_out receives the
- * grouped fingerprint of the active key. */
+ * and BASE.asc, plus BASE.fingerprint (one grouped fingerprint per line),
+ * holding every key of keydir that has not expired or been revoked, the
+ * active one first. Each path may be NULL. */
 int publish_key_files(struct consign_ctx *ctx, const char *keydir, const char *gpg_path,
                       const char *asc_path, const char *fpr_path);
 

@@ -54,7 +54,7 @@ signatures use it, so the same repository gives the same bytes.
                           changes, so choose them once
       --architectures     default "amd64 arm64"; packages of architecture all
                           appear in each
-      --valid-for TIME    Valid-Until = Date + TIME (Nd, Nw, Nm, Ns; 0: no
+      --valid-for TIME    Valid-Until = Date + TIME (days, or Nd, Nw, Nm, Ns; 0: no
                           Valid-Until); default 30d. Publish again before then
       --sha512            also SHA512 in Release and Packages
       --by-hash-keep N    index generations kept under by-hash (default 3, min 2)
