@@ -1073,10 +1073,6 @@ agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *grip, s
     char *sock = NULL, why[128], cmd[sizeof("SIGKEY ") + KEYGRIP_LEN];
     int rc;
 
-    if (run_gpgconf(h, "--launch", why, sizeof(why)) != 0) {
-        rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent could not be started (%s)", why);
-        goto out;
-    }
     if ((err = gpgme_new(&conf)) || (err = gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) ||
         (err = gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF, NULL, h->home)) ||
         (err = gpgme_op_conf_dir(conf, "agent-socket", &sock))) {
@@ -1087,13 +1083,29 @@ agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *grip, s
         rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpgconf named no gpg-agent socket");
         goto out;
     }
-    if ((err = gpgme_new(&a->g)) || (err = gpgme_set_protocol(a->g, GPGME_PROTOCOL_ASSUAN)) ||
-        (err = gpgme_ctx_set_engine_info(a->g, GPGME_PROTOCOL_ASSUAN, sock, NULL))) {
-        rc = gpg_fail(ctx, err, NULL, "signing: connecting to gpg-agent");
-        goto out;
+    /* Listing the secret key has usually started the agent already; launch
+     * it (three more programs) only when the first command finds none. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        gpgme_release(a->g);
+        a->g = NULL;
+        if ((err = gpgme_new(&a->g)) || (err = gpgme_set_protocol(a->g, GPGME_PROTOCOL_ASSUAN)) ||
+            (err = gpgme_ctx_set_engine_info(a->g, GPGME_PROTOCOL_ASSUAN, sock, NULL))) {
+            rc = gpg_fail(ctx, err, NULL, "signing: connecting to gpg-agent");
+            goto out;
+        }
+        consign_err_clear(ctx);
+        if ((rc = agent_cmd(ctx, a, "OPTION pinentry-mode=loopback")) == 0)
+            break;
+        if (attempt == 1)
+            goto out;
+        if (run_gpgconf(h, "--launch", why, sizeof(why)) != 0) {
+            rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent could not be started (%s)",
+                              why);
+            goto out;
+        }
     }
     snprintf(cmd, sizeof(cmd), "SIGKEY %s", grip);
-    if ((rc = agent_cmd(ctx, a, "OPTION pinentry-mode=loopback")) || (rc = agent_cmd(ctx, a, cmd)))
+    if ((rc = agent_cmd(ctx, a, cmd)))
         goto out;
 out:
     gpgme_free(sock);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "consign/fileio.h"
@@ -477,6 +478,7 @@ struct publish {
     size_t njobs;
     struct store_pkg **recheck;
     size_t nrecheck;
+    char *cachedir; /* compressed chunks of the indexes: ROOT/.consign/chunks-apt */
 };
 
 static int
@@ -555,7 +557,7 @@ index_one(struct consign_ctx *ctx, void *user, size_t i)
             v[n++] = p;
     }
     qsort(v, n, sizeof(*v), cmp_index_order);
-    if ((rc = idx_open(ctx, &j->out, j->fulldir, packages_fmts, NFMTS, 1)))
+    if ((rc = idx_open_chunked(ctx, &j->out, j->fulldir, packages_fmts, NFMTS, 1, pb->cachedir)))
         goto out;
     for (size_t k = 0; k < n; k++) {
         const char *s = v[k]->blob[0];
@@ -573,6 +575,9 @@ index_one(struct consign_ctx *ctx, void *user, size_t i)
             goto out;
         }
         if ((rc = idx_write(ctx, &j->out, "\n", 1)))
+            goto out;
+        if (idx_boundary(v[k]->name, k + 1 < n ? v[k + 1]->name : NULL) &&
+            (rc = idx_cut(ctx, &j->out)))
             goto out;
     }
     if ((rc = idx_finish(ctx, &j->out)))
@@ -877,7 +882,7 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
     const char *origin, *label, *archs, *desc, *v;
     char num[32], *path = NULL, *rel = NULL, *gpgf = NULL, *inrel = NULL, *tmpdir = NULL;
     char **names = NULL;
-    long long now, valid;
+    long long now, now_real, valid;
     unsigned keep;
     int rc = 0;
 
@@ -922,6 +927,7 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
         }
     if ((rc = publish_now(ctx, &now)))
         goto out;
+    now_real = (long long)time(NULL) - 1; /* cached chunks not used from here on are pruned */
 
     /* 1. Every package still what was added? Re-read only those whose file
      * identity changed (or that lack a digest now asked for). */
@@ -1072,6 +1078,10 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
     }
 
     /* 3. The indexes, under temporary names (in parallel). */
+    if (!(pb.cachedir = consign_asprintf(ctx, "%s/chunks-apt", pb.st->statedir))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
     if ((rc = store_parallel(ctx, pb.njobs, index_one, &pb)))
         goto out;
     /* 4. Under their by-hash names. */
@@ -1168,6 +1178,8 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
     for (size_t i = 0; i < pb.njobs; i++)
         prune_dir(ctx, pb.st, root, pb.jobs[i].dir);
     drop_pool_files(ctx, pb.st);
+    if (!opts->nsuites)
+        idx_cache_prune(ctx, pb.cachedir, now_real);
     if ((rc = store_save(ctx, pb.st)))
         goto out;
     rc = customer_files(ctx, &pb, opts);
@@ -1188,6 +1200,7 @@ out:
     for (size_t i = 0; i < pb.narchs; i++)
         free(pb.archs[i]);
     free(pb.recheck);
+    free(pb.cachedir);
     free(names);
     free(path);
     free(rel);

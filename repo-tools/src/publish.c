@@ -2,6 +2,7 @@
  * driven here and their errors translated; nothing above sees them. */
 #include "publish.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
@@ -20,10 +21,11 @@
 
 /* Index compression levels: small, fast-changing text; the ratio between
  * xz -6 and -3 on a Packages file is within a few per cent, the time is not. */
-#define GZ_LEVEL   9
-#define XZ_LEVEL   3
-#define ZST_LEVEL  10
-#define TMP_PREFIX ".consign-tmp."
+#define GZ_LEVEL       9
+#define XZ_LEVEL       3
+#define ZST_LEVEL      10
+#define XZ_CHUNK_LEVEL 6 /* chunks are compressed once and cached */
+#define TMP_PREFIX     ".consign-tmp."
 
 const char *
 idx_suffix(enum idx_fmt fmt)
@@ -242,6 +244,10 @@ idx_write(struct consign_ctx *ctx, struct idx_out *o, const void *p, size_t n)
     if ((rc = consign_hash_update(ctx, o->open_h, p, n)))
         goto out;
     o->open_size += n;
+    if (o->cachedir) {
+        rc = consign_buf_append(ctx, &o->chunk, p, n);
+        goto out;
+    }
     for (size_t i = 0; i < o->nf; i++)
         if ((rc = codec_push(ctx, &o->f[i], p, n, 0)))
             goto out;
@@ -249,6 +255,364 @@ out:
     if (rc)
         o->failed = 1;
     return rc;
+}
+
+/* --- chunked indexes -------------------------------------------------------------- */
+
+#define CHUNK_MAGIC "CCH1"
+#define CHUNK_HEAD  (4 + 8 + 8 + 32) /* magic, unpadded size, size, SHA-256 of the payload */
+#define CHUNK_MAX   (64u << 20)
+
+static const char *
+fmt_tag(enum idx_fmt fmt)
+{
+    /* The level is part of the name: another level is another chunk. */
+    switch (fmt) {
+    case IDX_GZ:
+        return "gz9";
+    case IDX_XZ:
+        return "xz6";
+    case IDX_ZST:
+        return "zst10";
+    default:
+        return "plain";
+    }
+}
+
+static void
+put_be64(unsigned char *p, unsigned long long v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static unsigned long long
+get_be64(const unsigned char *p)
+{
+    unsigned long long v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Compress one chunk alone, appending to out; *unpadded is xz's Unpadded Size. */
+static int
+chunk_compress(struct consign_ctx *ctx, enum idx_fmt fmt, const void *in, size_t n,
+               struct consign_buf *out, unsigned long long *unpadded)
+{
+    unsigned char *tmp = NULL;
+    size_t bound = 0, got = 0;
+    int rc = 0;
+
+    *unpadded = 0;
+    switch (fmt) {
+    case IDX_GZ: {
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        if (deflateInit2(&z, GZ_LEVEL, Z_DEFLATED, 16 + 15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+            rc = consign_fail(ctx, CONSIGN_E_NOMEM, "zlib: cannot start a gzip stream");
+            goto out;
+        }
+        bound = deflateBound(&z, (uLong)n) + 64;
+        if (!(tmp = malloc(bound))) {
+            deflateEnd(&z);
+            rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+            goto out;
+        }
+        z.next_in = (Bytef *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = tmp;
+        z.avail_out = (uInt)bound;
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+            deflateEnd(&z);
+            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "zlib: deflate failed");
+            goto out;
+        }
+        got = bound - z.avail_out;
+        deflateEnd(&z);
+        break;
+    }
+    case IDX_ZST: {
+        ZSTD_CCtx *z = ZSTD_createCCtx();
+        bound = ZSTD_compressBound(n);
+        if (!z || ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZST_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1)) ||
+            !(tmp = malloc(bound))) {
+            ZSTD_freeCCtx(z);
+            rc = consign_fail(ctx, CONSIGN_E_NOMEM, "libzstd: cannot start a zstd frame");
+            goto out;
+        }
+        got = ZSTD_compress2(z, tmp, bound, in, n);
+        ZSTD_freeCCtx(z);
+        if (ZSTD_isError(got)) {
+            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "libzstd: %s", ZSTD_getErrorName(got));
+            goto out;
+        }
+        break;
+    }
+    case IDX_XZ: {
+        lzma_options_lzma opt;
+        lzma_filter filters[2];
+        lzma_block block;
+        lzma_ret lr;
+        if (lzma_lzma_preset(&opt, XZ_CHUNK_LEVEL)) {
+            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: no preset %d", XZ_CHUNK_LEVEL);
+            goto out;
+        }
+        filters[0].id = LZMA_FILTER_LZMA2;
+        filters[0].options = &opt;
+        filters[1].id = LZMA_VLI_UNKNOWN;
+        filters[1].options = NULL;
+        memset(&block, 0, sizeof(block));
+        block.version = 0;
+        block.check = LZMA_CHECK_CRC64;
+        block.filters = filters;
+        bound = lzma_block_buffer_bound(n);
+        if (!bound || !(tmp = malloc(bound))) {
+            rc = consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+            goto out;
+        }
+        lr = lzma_block_buffer_encode(&block, NULL, in, n, tmp, &got, bound);
+        if (lr != LZMA_OK) {
+            rc = consign_fail(ctx, lr == LZMA_MEM_ERROR ? CONSIGN_E_NOMEM : CONSIGN_E_INTERNAL,
+                              "liblzma: block encoding failed (%d)", (int)lr);
+            goto out;
+        }
+        *unpadded = lzma_block_unpadded_size(&block);
+        break;
+    }
+    default:
+        rc = consign_buf_append(ctx, out, in, n);
+        goto out;
+    }
+    rc = consign_buf_append(ctx, out, tmp, got);
+out:
+    free(tmp);
+    return rc;
+}
+
+/* A cached chunk, checked against the SHA-256 it carries; 1 when found. */
+static int
+chunk_load(struct consign_ctx *ctx, const char *path, unsigned long long size,
+           struct consign_buf *out, unsigned long long *unpadded)
+{
+    struct consign_ctx quiet;
+    unsigned char md[CONSIGN_HASH_MAX];
+    char *data = NULL;
+    size_t len = 0;
+    int found = 0;
+
+    consign_ctx_init(&quiet, NULL, NULL);
+    if (consign_file_read(&quiet, path, CHUNK_MAX, &data, &len) != 0)
+        goto out;
+    if (len < CHUNK_HEAD || memcmp(data, CHUNK_MAGIC, 4) != 0 ||
+        get_be64((unsigned char *)data + 12) != size ||
+        consign_hash_buf(&quiet, CONSIGN_HASH_SHA256, data + CHUNK_HEAD, len - CHUNK_HEAD, md) ||
+        memcmp(md, data + 20, 32) != 0) {
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "%s: damaged cache entry, compressing again", path);
+        goto out;
+    }
+    *unpadded = get_be64((unsigned char *)data + 4);
+    consign_buf_reset(out);
+    if (consign_buf_append(ctx, out, data + CHUNK_HEAD, len - CHUNK_HEAD) != 0)
+        goto out;
+    utimensat(AT_FDCWD, path, NULL, 0); /* used now: kept by idx_cache_prune */
+    found = 1;
+out:
+    free(data);
+    return found;
+}
+
+/* Store a chunk in the cache; a cache that cannot be written only costs time. */
+static void
+chunk_store(struct consign_ctx *ctx, const char *path, const struct consign_buf *payload,
+            unsigned long long unpadded, unsigned long long size)
+{
+    unsigned char head[CHUNK_HEAD], md[CONSIGN_HASH_MAX];
+    char *tmp = consign_asprintf(ctx, "%s.%ld.tmp", path, (long)getpid());
+    int fd;
+
+    if (!tmp)
+        return;
+    memcpy(head, CHUNK_MAGIC, 4);
+    put_be64(head + 4, unpadded);
+    put_be64(head + 12, size);
+    if (consign_hash_buf(ctx, CONSIGN_HASH_SHA256, payload->data ? payload->data : "", payload->len,
+                         md) != 0) {
+        free(tmp);
+        return;
+    }
+    memcpy(head + 20, md, 32);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        int ok =
+            consign_write_all(ctx, fd, head, sizeof(head), tmp) == 0 &&
+            consign_write_all(ctx, fd, payload->data ? payload->data : "", payload->len, tmp) == 0;
+        close(fd);
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+    }
+    free(tmp);
+}
+
+static int
+xz_stream_begin(struct consign_ctx *ctx, struct idx_file *f)
+{
+    lzma_stream_flags flags;
+    uint8_t head[LZMA_STREAM_HEADER_SIZE];
+
+    memset(&flags, 0, sizeof(flags));
+    flags.version = 0;
+    flags.check = LZMA_CHECK_CRC64;
+    if (lzma_stream_header_encode(&flags, head) != LZMA_OK ||
+        !(f->xz_index = lzma_index_init(NULL)))
+        return consign_fail(ctx, CONSIGN_E_NOMEM, "liblzma: cannot start an xz stream");
+    return file_out(ctx, f, head, sizeof(head));
+}
+
+static int
+xz_stream_end(struct consign_ctx *ctx, struct idx_file *f)
+{
+    lzma_stream_flags flags;
+    uint8_t foot[LZMA_STREAM_HEADER_SIZE];
+    lzma_vli isize = lzma_index_size(f->xz_index);
+    unsigned char *buf = malloc((size_t)isize);
+    size_t pos = 0;
+    int rc;
+
+    if (!buf)
+        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+    memset(&flags, 0, sizeof(flags));
+    flags.version = 0;
+    flags.check = LZMA_CHECK_CRC64;
+    flags.backward_size = isize;
+    if (lzma_index_buffer_encode(f->xz_index, buf, &pos, (size_t)isize) != LZMA_OK ||
+        lzma_stream_footer_encode(&flags, foot) != LZMA_OK) {
+        free(buf);
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: cannot end the xz stream");
+    }
+    rc = file_out(ctx, f, buf, pos);
+    free(buf);
+    return rc ? rc : file_out(ctx, f, foot, sizeof(foot));
+}
+
+/* Compress (or find) the current chunk in every format and append it. */
+static int
+cut_chunk(struct consign_ctx *ctx, struct idx_out *o, int even_empty)
+{
+    unsigned char md[CONSIGN_HASH_MAX];
+    char hex[65], *path = NULL;
+    struct consign_buf payload;
+    unsigned long long unpadded;
+    const void *in = o->chunk.data ? o->chunk.data : "";
+    int rc = 0;
+
+    if (!o->chunk.len && !even_empty)
+        return 0;
+    consign_buf_init(&payload, CHUNK_MAX);
+    if ((rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, in, o->chunk.len, md)))
+        goto out;
+    consign_hex(md, 32, hex);
+    for (size_t i = 0; i < o->nf; i++) {
+        struct idx_file *f = &o->f[i];
+        if (f->fmt == IDX_PLAIN) {
+            if ((rc = file_out(ctx, f, in, o->chunk.len)))
+                goto out;
+            continue;
+        }
+        free(path);
+        if (!(path = consign_asprintf(ctx, "%s/%s.%s", o->cachedir, hex, fmt_tag(f->fmt)))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if (!chunk_load(ctx, path, o->chunk.len, &payload, &unpadded)) {
+            consign_buf_reset(&payload);
+            if ((rc = chunk_compress(ctx, f->fmt, in, o->chunk.len, &payload, &unpadded)))
+                goto out;
+            chunk_store(ctx, path, &payload, unpadded, o->chunk.len);
+            o->chunks_compressed++;
+        }
+        if (f->fmt == IDX_XZ &&
+            lzma_index_append(f->xz_index, NULL, unpadded, o->chunk.len) != LZMA_OK) {
+            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: xz index append failed");
+            goto out;
+        }
+        if ((rc = file_out(ctx, f, payload.data ? payload.data : "", payload.len)))
+            goto out;
+    }
+    o->nchunks++;
+    consign_buf_reset(&o->chunk);
+out:
+    free(path);
+    consign_buf_free(&payload);
+    return rc;
+}
+
+int
+idx_cut(struct consign_ctx *ctx, struct idx_out *o)
+{
+    int rc;
+
+    if (!o->cachedir)
+        return 0;
+    if (o->failed)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "index cut after a failure");
+    if ((rc = cut_chunk(ctx, o, 0)))
+        o->failed = 1;
+    return rc;
+}
+
+int
+idx_open_chunked(struct consign_ctx *ctx, struct idx_out *o, const char *dir,
+                 const enum idx_fmt *fmts, size_t n, int with_sha512, const char *cachedir)
+{
+    int rc;
+
+    if ((rc = idx_open(ctx, o, dir, fmts, n, with_sha512)))
+        return rc;
+    if ((rc = consign_mkdirs(ctx, cachedir, 0755)))
+        goto out;
+    o->cachedir = cachedir;
+    consign_buf_init(&o->chunk, CHUNK_MAX);
+    for (size_t i = 0; i < o->nf; i++) {
+        codec_free(&o->f[i]); /* chunks are compressed one by one */
+        if (o->f[i].fmt == IDX_XZ && (rc = xz_stream_begin(ctx, &o->f[i])))
+            goto out;
+    }
+out:
+    if (rc)
+        o->failed = 1;
+    return rc;
+}
+
+int
+idx_boundary(const char *name, const char *next_name)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    if (!next_name || strcmp(name, next_name) == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return (h & 63) == 0;
+}
+
+void
+idx_cache_prune(struct consign_ctx *ctx, const char *cachedir, long long since)
+{
+    DIR *d = opendir(cachedir);
+    struct dirent *de;
+    struct stat sb;
+
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (long long)sb.st_mtim.tv_sec < since && unlinkat(dirfd(d), de->d_name, 0) == 0)
+            consign_log(ctx, CONSIGN_LOG_DEBUG, "%s/%s: unused, removed", cachedir, de->d_name);
+    }
+    if (d)
+        closedir(d);
 }
 
 int
@@ -259,13 +623,22 @@ idx_finish(struct consign_ctx *ctx, struct idx_out *o)
 
     if (o->failed)
         return consign_fail(ctx, CONSIGN_E_INTERNAL, "index finish after a failure");
+    if (o->cachedir) {
+        /* An empty index still gets one (empty) chunk: a valid empty file. */
+        if ((rc = idx_cut(ctx, o)) || (!o->nchunks && (rc = cut_chunk(ctx, o, 1))))
+            goto out;
+    }
     if ((rc = consign_hash_final(ctx, o->open_h, md)))
         goto out;
     consign_hex(md, 32, o->open_sha256);
     for (size_t i = 0; i < o->nf; i++) {
         struct idx_file *f = &o->f[i];
-        if (f->fmt != IDX_PLAIN && (rc = codec_push(ctx, f, NULL, 0, 1)))
+        if (o->cachedir) {
+            if (f->fmt == IDX_XZ && (rc = xz_stream_end(ctx, f)))
+                goto out;
+        } else if (f->fmt != IDX_PLAIN && (rc = codec_push(ctx, f, NULL, 0, 1))) {
             goto out;
+        }
         if ((rc = consign_hash_final(ctx, f->h256, md)))
             goto out;
         consign_hex(md, 32, f->sha256);
@@ -318,7 +691,11 @@ idx_close(struct idx_out *o)
         consign_hash_free(f->h256);
         consign_hash_free(f->h512);
         f->h256 = f->h512 = NULL;
+        if (f->xz_index)
+            lzma_index_end(f->xz_index, NULL);
+        f->xz_index = NULL;
     }
+    consign_buf_free(&o->chunk);
     consign_hash_free(o->open_h);
     o->open_h = NULL;
     o->nf = 0;

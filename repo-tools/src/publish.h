@@ -22,6 +22,7 @@ struct idx_file {
     int fd;
     char *tmp; /* the temporary file, until idx_place */
     unsigned long long size;
+    void *xz_index; /* chunked xz: the stream's index of blocks */
     char sha256[65];
     char sha512[129];
     struct consign_hash *h256, *h512;
@@ -37,12 +38,35 @@ struct idx_out {
     char open_sha256[65];
     struct consign_hash *open_h;
     int failed;
+    /* Chunked mode (cachedir set): see idx_open_chunked. */
+    const char *cachedir;
+    struct consign_buf chunk;
+    size_t nchunks;
+    size_t chunks_compressed; /* chunks not found in the cache */
 };
 
 /* Open temporary files in dir (created 0755) for each format. */
 int idx_open(struct consign_ctx *ctx, struct idx_out *o, const char *dir, const enum idx_fmt *fmts,
              size_t n, int with_sha512);
 int idx_write(struct consign_ctx *ctx, struct idx_out *o, const void *p, size_t n);
+
+/* Like idx_open, but each compressed file is made of independently
+ * compressed chunks (gzip members, xz blocks of one stream, zstd frames:
+ * what every decoder reads as one stream), cut where idx_cut is called. A
+ * chunk whose bytes were compressed before is taken from cachedir instead
+ * of being compressed again, so an index of thousands of entries with one
+ * new entry costs one chunk's compression. Output depends on the content
+ * and the cut points only. */
+int idx_open_chunked(struct consign_ctx *ctx, struct idx_out *o, const char *dir,
+                     const enum idx_fmt *fmts, size_t n, int with_sha512, const char *cachedir);
+/* End the current chunk (nothing happens for an empty one). */
+int idx_cut(struct consign_ctx *ctx, struct idx_out *o);
+/* Delete cached chunks last used before since (seconds), keeping the rest. */
+void idx_cache_prune(struct consign_ctx *ctx, const char *cachedir, long long since);
+/* Where a chunk boundary may fall in a sorted list of names: after name when
+ * the next entry has another name and name's hash picks it (1 in 64), so
+ * that boundaries stay put when entries come and go elsewhere. */
+int idx_boundary(const char *name, const char *next_name);
 /* Flush the compressors, fsync and close; the digests are then known. */
 int idx_finish(struct consign_ctx *ctx, struct idx_out *o);
 /* Rename file i's temporary file to path (an existing file is replaced). */

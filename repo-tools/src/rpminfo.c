@@ -97,38 +97,77 @@ static const char *const type_name[] = {"NULL",  "CHAR",   "INT8", "INT16",     
 #define RPM_ARRAY_MAX      0xfffffu
 #define RPM_REGION_TRAILER 16u
 
-/* The types rpm's tag table gives the tags read here; rpm refuses a main
- * header whose known tags have other types (string types may stand for
- * one another). Sorted by tag. */
+/* rpm 4.18's tag table (tagtbl.c, which gentagtbl.sh makes from the type
+ * comments of rpmtag.h): the type of every tag it declares one for. rpm
+ * refuses a main header whose known tags have other types (string types may
+ * stand for one another). Sorted by tag. */
 static const struct {
     uint32_t tag;
     unsigned type;
 } known_types[] = {
     {100, T_STRING_ARRAY},  {257, T_INT32},         {259, T_BIN},           {261, T_BIN},
-    {262, T_BIN},           {267, T_BIN},           {268, T_BIN},           {269, T_STRING},
-    {270, T_INT64},         {271, T_INT64},         {273, T_STRING},        {276, T_STRING_ARRAY},
-    {277, T_INT32},         {1000, T_STRING},       {1001, T_STRING},       {1002, T_STRING},
-    {1003, T_INT32},        {1004, T_I18NSTRING},   {1005, T_I18NSTRING},   {1006, T_INT32},
-    {1007, T_STRING},       {1009, T_INT32},        {1011, T_STRING},       {1014, T_STRING},
-    {1015, T_STRING},       {1016, T_I18NSTRING},   {1020, T_STRING},       {1022, T_STRING},
-    {1027, T_STRING_ARRAY}, {1030, T_INT16},        {1037, T_INT32},        {1044, T_STRING},
-    {1046, T_INT32},        {1047, T_STRING_ARRAY}, {1048, T_INT32},        {1049, T_STRING_ARRAY},
-    {1050, T_STRING_ARRAY}, {1053, T_INT32},        {1054, T_STRING_ARRAY}, {1055, T_STRING_ARRAY},
-    {1080, T_INT32},        {1081, T_STRING_ARRAY}, {1082, T_STRING_ARRAY}, {1090, T_STRING_ARRAY},
+    {262, T_BIN},           {266, T_STRING_ARRAY},  {267, T_BIN},           {268, T_BIN},
+    {269, T_STRING},        {270, T_INT64},         {271, T_INT64},         {273, T_STRING},
+    {276, T_STRING_ARRAY},  {277, T_INT32},         {1000, T_STRING},       {1001, T_STRING},
+    {1002, T_STRING},       {1003, T_INT32},        {1004, T_I18NSTRING},   {1005, T_I18NSTRING},
+    {1006, T_INT32},        {1007, T_STRING},       {1008, T_INT32},        {1009, T_INT32},
+    {1010, T_STRING},       {1011, T_STRING},       {1012, T_BIN},          {1013, T_BIN},
+    {1014, T_STRING},       {1015, T_STRING},       {1016, T_I18NSTRING},   {1018, T_STRING_ARRAY},
+    {1019, T_STRING_ARRAY}, {1020, T_STRING},       {1021, T_STRING},       {1022, T_STRING},
+    {1023, T_STRING},       {1024, T_STRING},       {1025, T_STRING},       {1026, T_STRING},
+    {1027, T_STRING_ARRAY}, {1028, T_INT32},        {1029, T_CHAR},         {1030, T_INT16},
+    {1033, T_INT16},        {1034, T_INT32},        {1035, T_STRING_ARRAY}, {1036, T_STRING_ARRAY},
+    {1037, T_INT32},        {1039, T_STRING_ARRAY}, {1040, T_STRING_ARRAY}, {1043, T_BIN},
+    {1044, T_STRING},       {1045, T_INT32},        {1046, T_INT32},        {1047, T_STRING_ARRAY},
+    {1048, T_INT32},        {1049, T_STRING_ARRAY}, {1050, T_STRING_ARRAY}, {1051, T_INT32},
+    {1052, T_INT32},        {1053, T_INT32},        {1054, T_STRING_ARRAY}, {1055, T_STRING_ARRAY},
+    {1059, T_STRING_ARRAY}, {1060, T_STRING_ARRAY}, {1061, T_STRING_ARRAY}, {1062, T_STRING_ARRAY},
+    {1064, T_STRING},       {1065, T_STRING_ARRAY}, {1066, T_STRING_ARRAY}, {1067, T_STRING_ARRAY},
+    {1068, T_INT32},        {1069, T_INT32},        {1079, T_STRING},       {1080, T_INT32},
+    {1081, T_STRING_ARRAY}, {1082, T_STRING_ARRAY}, {1085, T_STRING_ARRAY}, {1086, T_STRING_ARRAY},
+    {1087, T_STRING_ARRAY}, {1088, T_STRING_ARRAY}, {1089, T_STRING_ARRAY}, {1090, T_STRING_ARRAY},
+    {1091, T_STRING_ARRAY}, {1092, T_STRING_ARRAY}, {1094, T_STRING},       {1095, T_INT32},
+    {1096, T_INT32},        {1097, T_STRING_ARRAY}, {1098, T_STRING_ARRAY}, {1099, T_STRING_ARRAY},
     {1106, T_INT32},        {1112, T_INT32},        {1113, T_STRING_ARRAY}, {1114, T_INT32},
     {1115, T_STRING_ARRAY}, {1116, T_INT32},        {1117, T_STRING_ARRAY}, {1118, T_STRING_ARRAY},
-    {1156, T_STRING_ARRAY}, {1157, T_STRING_ARRAY}, {1158, T_INT32},        {1159, T_STRING_ARRAY},
-    {1160, T_STRING_ARRAY}, {1161, T_INT32},        {5009, T_INT64},        {5046, T_STRING_ARRAY},
+    {1119, T_INT32},        {1120, T_STRING_ARRAY}, {1121, T_STRING_ARRAY}, {1122, T_STRING},
+    {1123, T_STRING},       {1124, T_STRING},       {1125, T_STRING},       {1126, T_STRING},
+    {1127, T_INT32},        {1128, T_INT32},        {1129, T_INT32},        {1132, T_STRING},
+    {1133, T_STRING_ARRAY}, {1134, T_INT32},        {1135, T_STRING_ARRAY}, {1140, T_INT32},
+    {1141, T_INT32},        {1142, T_STRING_ARRAY}, {1143, T_INT32},        {1144, T_INT32},
+    {1145, T_INT32},        {1146, T_BIN},          {1147, T_STRING_ARRAY}, {1148, T_STRING_ARRAY},
+    {1149, T_STRING_ARRAY}, {1150, T_STRING_ARRAY}, {1151, T_STRING},       {1152, T_STRING},
+    {1153, T_STRING_ARRAY}, {1154, T_STRING_ARRAY}, {1155, T_STRING},       {1156, T_STRING_ARRAY},
+    {1157, T_STRING_ARRAY}, {1158, T_INT32},        {1159, T_STRING_ARRAY}, {1160, T_STRING_ARRAY},
+    {1161, T_INT32},        {1195, T_INT32},        {1196, T_STRING},       {5000, T_STRING_ARRAY},
+    {5001, T_STRING_ARRAY}, {5002, T_STRING_ARRAY}, {5005, T_STRING_ARRAY}, {5006, T_STRING_ARRAY},
+    {5007, T_STRING_ARRAY}, {5008, T_INT64},        {5009, T_INT64},        {5010, T_STRING_ARRAY},
+    {5011, T_INT32},        {5012, T_STRING},       {5013, T_STRING},       {5014, T_STRING},
+    {5015, T_STRING},       {5016, T_STRING},       {5017, T_INT32},        {5018, T_INT32},
+    {5019, T_INT32},        {5020, T_INT32},        {5021, T_INT32},        {5022, T_INT32},
+    {5023, T_INT32},        {5024, T_INT32},        {5025, T_INT32},        {5026, T_INT32},
+    {5027, T_INT32},        {5030, T_STRING_ARRAY}, {5031, T_STRING_ARRAY}, {5032, T_INT32},
+    {5033, T_INT32},        {5034, T_STRING},       {5035, T_STRING_ARRAY}, {5036, T_STRING_ARRAY},
+    {5037, T_INT32},        {5040, T_STRING_ARRAY}, {5041, T_STRING_ARRAY}, {5042, T_STRING_ARRAY},
+    {5043, T_STRING_ARRAY}, {5044, T_STRING_ARRAY}, {5045, T_INT32},        {5046, T_STRING_ARRAY},
     {5047, T_STRING_ARRAY}, {5048, T_INT32},        {5049, T_STRING_ARRAY}, {5050, T_STRING_ARRAY},
     {5051, T_INT32},        {5052, T_STRING_ARRAY}, {5053, T_STRING_ARRAY}, {5054, T_INT32},
-    {5055, T_STRING_ARRAY}, {5056, T_STRING_ARRAY}, {5057, T_INT32},        {5090, T_STRING_ARRAY},
-    {5091, T_INT32},
+    {5055, T_STRING_ARRAY}, {5056, T_STRING_ARRAY}, {5057, T_INT32},        {5058, T_STRING_ARRAY},
+    {5059, T_STRING_ARRAY}, {5060, T_STRING_ARRAY}, {5061, T_STRING_ARRAY}, {5062, T_STRING},
+    {5066, T_STRING_ARRAY}, {5067, T_STRING_ARRAY}, {5068, T_INT32},        {5069, T_STRING_ARRAY},
+    {5070, T_INT32},        {5071, T_STRING_ARRAY}, {5072, T_INT32},        {5076, T_STRING_ARRAY},
+    {5077, T_STRING_ARRAY}, {5078, T_INT32},        {5079, T_STRING_ARRAY}, {5080, T_INT32},
+    {5081, T_STRING_ARRAY}, {5082, T_INT32},        {5084, T_INT32},        {5085, T_INT32},
+    {5086, T_STRING_ARRAY}, {5087, T_STRING_ARRAY}, {5088, T_STRING_ARRAY}, {5089, T_STRING_ARRAY},
+    {5090, T_STRING_ARRAY}, {5091, T_INT32},        {5092, T_STRING_ARRAY}, {5093, T_INT32},
+    {5096, T_STRING},       {5097, T_STRING_ARRAY}, {5098, T_STRING},       {5099, T_STRING},
+    {5100, T_STRING},       {5101, T_STRING},
 };
 
 /* rpm's headerMergeLegacySigs: signature tags copied into the main header
  * (stag there, xtag here). A quirk tag may be in either header, the others
- * only in the signature header. The copy stops at the first tag of an
- * unexpected type or count. */
+ * only in the signature header; one of an unexpected type or count makes
+ * rpm refuse the package. */
 static const struct {
     uint32_t stag, xtag, count;
     int quirk;
@@ -603,9 +642,9 @@ verify_header(struct consign_ctx *ctx, const char *path, struct hdr *h, int is_m
     }
     for (i = first; i < h->il; i++) {
         read_ent(h->pe + 16 * (size_t)i, &e);
-        if (e.tag < TAG_I18NTABLE) {
-            rc = bad(ctx, path, CONSIGN_E_SYNTAX, "%s: entry %u: reserved tag %u", h->what, i,
-                     e.tag);
+        if ((int32_t)e.tag < TAG_I18NTABLE) { /* rpm's tags are signed */
+            rc = bad(ctx, path, CONSIGN_E_SYNTAX, "%s: entry %u: reserved tag %d", h->what, i,
+                     (int32_t)e.tag);
             goto out;
         }
         if (e.type < T_CHAR || e.type > T_MAX) {
@@ -907,8 +946,11 @@ merge_sigs(struct consign_ctx *ctx, const char *path, const struct hdr *sig, con
         if (!(e = find(sig, merged_sigs[i].stag)))
             continue;
         if (e->type != merged_sigs[i].type || e->count > (16u << 20) ||
-            (merged_sigs[i].count && e->count != merged_sigs[i].count))
-            break;
+            (merged_sigs[i].count && e->count != merged_sigs[i].count)) {
+            rc = bad(ctx, path, CONSIGN_E_SYNTAX, "signature header: tag %u: %u values of type %s",
+                     e->tag, e->count, type_name[e->type]);
+            goto out;
+        }
         if (merged_sigs[i].xtag == TAG_ARCHIVESIZE) {
             arch32 = e;
             h32 = sig;
@@ -1044,6 +1086,9 @@ read_files(struct consign_ctx *ctx, const char *path, const struct hdr *h,
                      x, nd);
             goto out;
         }
+    }
+    for (i = 0; i < n; i++) {
+        x = (uint32_t)num_at(h, di, i);
         if ((rc = check_text(ctx, path, CHECK_CTRL, dirs[x], strlen(dirs[x]), "file %zu", i)) ||
             (rc = check_text(ctx, path, CHECK_CTRL, base[i], strlen(base[i]), "file %zu", i)))
             goto out;

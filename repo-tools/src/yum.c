@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "consign/fileio.h"
@@ -418,7 +419,8 @@ struct ypub {
     size_t nrecheck;
     int compat;
     struct idx_out out[3];
-    char *dir; /* ROOT/repodata */
+    char *dir;      /* ROOT/repodata */
+    char *cachedir; /* ROOT/.consign/chunks-yum */
 };
 
 static int
@@ -469,15 +471,23 @@ md_one(struct consign_ctx *ctx, void *user, size_t i)
     int rc = 0;
 
     consign_buf_init(&head, 4096);
-    if ((rc = idx_open(ctx, &yp->out[i], yp->dir, &fmt, 1, 0)) ||
+    /* The header (with the package count) and the footer are chunks of their
+     * own, so the packages' chunks stay the same as packages come and go. */
+    if ((rc = idx_open_chunked(ctx, &yp->out[i], yp->dir, &fmt, 1, 0, yp->cachedir)) ||
         (rc = consign_rpm_md_header(ctx, (enum consign_rpm_md)i, yp->st->npkgs, &head)) ||
-        (rc = idx_write(ctx, &yp->out[i], head.data, head.len)))
+        (rc = idx_write(ctx, &yp->out[i], head.data, head.len)) || (rc = idx_cut(ctx, &yp->out[i])))
         goto out;
-    for (size_t k = 0; k < yp->st->npkgs; k++)
-        if ((rc = idx_write(ctx, &yp->out[i], yp->sorted[k]->blob[i], yp->sorted[k]->bloblen[i])))
+    for (size_t k = 0; k < yp->st->npkgs; k++) {
+        const struct store_pkg *p = yp->sorted[k];
+        if ((rc = idx_write(ctx, &yp->out[i], p->blob[i], p->bloblen[i])))
             goto out;
+        if (idx_boundary(p->name, k + 1 < yp->st->npkgs ? yp->sorted[k + 1]->name : NULL) &&
+            (rc = idx_cut(ctx, &yp->out[i])))
+            goto out;
+    }
     foot = consign_rpm_md_footer((enum consign_rpm_md)i);
-    if ((rc = idx_write(ctx, &yp->out[i], foot, strlen(foot))) ||
+    if ((rc = idx_cut(ctx, &yp->out[i])) ||
+        (rc = idx_write(ctx, &yp->out[i], foot, strlen(foot))) ||
         (rc = idx_finish(ctx, &yp->out[i])))
         goto out;
 out:
@@ -540,7 +550,7 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
     struct consign_sign_opts so;
     char *path = NULL, *names[3] = {NULL, NULL, NULL}, *tmpx = NULL, *tmpa = NULL;
     char *finalx = NULL, *finala = NULL;
-    long long now;
+    long long now, now_real;
     unsigned keep = opts->keep_metadata ? opts->keep_metadata : DEFAULT_KEEP_MD;
     int rc = 0;
 
@@ -557,7 +567,9 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
     }
     if ((rc = store_open(ctx, root, STORE_YUM, 0, &yp.st)) || (rc = publish_now(ctx, &now)))
         goto out;
+    now_real = (long long)time(NULL) - 1;
     if (!(yp.dir = consign_asprintf(ctx, "%s/repodata", root)) ||
+        !(yp.cachedir = consign_asprintf(ctx, "%s/chunks-yum", yp.st->statedir)) ||
         !(yp.recheck = consign_calloc(ctx, yp.st->npkgs + 1, sizeof(*yp.recheck))) ||
         !(yp.sorted = consign_calloc(ctx, yp.st->npkgs + 1, sizeof(*yp.sorted)))) {
         rc = CONSIGN_E_NOMEM;
@@ -681,6 +693,7 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
             store_drop_del(yp.st, yp.st->drops[i]);
         free(full);
     }
+    idx_cache_prune(ctx, yp.cachedir, now_real);
     if ((rc = store_save(ctx, yp.st)))
         goto out;
     rc = customer_files(ctx, root, opts);
@@ -699,6 +712,7 @@ out:
     free(finala);
     free(path);
     free(yp.dir);
+    free(yp.cachedir);
     free(yp.recheck);
     free(yp.sorted);
     consign_buf_free(&repomd);

@@ -191,7 +191,11 @@ test_store_damage(void **state)
     }
     /* A blob length pointing past the end. */
     {
-        char *bad = strdup(data), *p = strstr(bad, " 25 0 0\n");
+        /* The database holds a NUL byte (in the entry): copy all of it. */
+        char *bad = malloc(len + 1), *p;
+        assert_non_null(bad);
+        memcpy(bad, data, len + 1);
+        p = strstr(bad, " 25 0 0\n");
         assert_non_null(p);
         memcpy(p, " 99 0 0\n", 8);
         assert_int_equal(consign_file_write_atomic(&ctx, db, bad, len, 0644), 0);
@@ -285,6 +289,83 @@ test_index_formats(void **state)
     }
 }
 
+/* Chunked indexes: every format decodes to the input with the command-line
+ * tools; the second run takes every chunk from the cache and gives the same
+ * bytes; a damaged cache entry is noticed and compressed again. */
+static void
+run_chunked(const char *dir, const char *cache, enum idx_fmt fmt, int variant, char sha[65],
+            char open_sha[65], size_t *compressed)
+{
+    struct consign_ctx ctx;
+    struct idx_out o;
+    char path[192];
+
+    consign_ctx_init(&ctx, NULL, NULL);
+    assert_int_equal(idx_open_chunked(&ctx, &o, dir, &fmt, 1, 0, cache), 0);
+    for (int i = 0; i < 5000; i++) {
+        char s[64], name[16], next[16];
+        int n = snprintf(s, sizeof(s), "Package: p%d\nVersion: %d\n\n", i, i == 2500 ? variant : 1);
+        snprintf(name, sizeof(name), "p%d", i);
+        snprintf(next, sizeof(next), "p%d", i + 1);
+        assert_int_equal(idx_write(&ctx, &o, s, (size_t)n), 0);
+        if (idx_boundary(name, i + 1 < 5000 ? next : NULL))
+            assert_int_equal(idx_cut(&ctx, &o), 0);
+    }
+    assert_int_equal(idx_finish(&ctx, &o), 0);
+    assert_true(o.nchunks > 20);
+    snprintf(path, sizeof(path), "%s/chunked%s", dir, idx_suffix(fmt));
+    assert_int_equal(idx_place(&ctx, &o, 0, path), 0);
+    memcpy(sha, o.f[0].sha256, 65);
+    memcpy(open_sha, o.open_sha256, 65);
+    *compressed = o.chunks_compressed;
+    idx_close(&o);
+}
+
+static void
+test_index_chunked(void **state)
+{
+    static const enum idx_fmt fmts[] = {IDX_GZ, IDX_XZ, IDX_ZST};
+    static const char *const tools[] = {"gzip", "xz", "zstd"};
+    char dir[128], cache[160], cmd[512], line[256];
+    char sha1[65], sha2[65], sha3[65], open1[65], open2[65], open3[65];
+    size_t c1, c2, c3;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/chunked", root);
+    snprintf(cache, sizeof(cache), "%s/cache", dir);
+    for (size_t f = 0; f < 3; f++) {
+        FILE *p;
+        run_chunked(dir, cache, fmts[f], 1, sha1, open1, &c1);
+        snprintf(cmd, sizeof(cmd),
+                 "%s -t %s/chunked%s && %s -dc %s/chunked%s | sha256sum | cut -c1-64", tools[f],
+                 dir, idx_suffix(fmts[f]), tools[f], dir, idx_suffix(fmts[f]));
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof(line), p));
+        pclose(p);
+        line[64] = '\0';
+        assert_string_equal(line, open1);
+        /* Again: all from the cache, the same bytes. */
+        run_chunked(dir, cache, fmts[f], 1, sha2, open2, &c2);
+        assert_int_equal(c2, 0);
+        assert_string_equal(sha1, sha2);
+        /* One entry changed: one chunk compressed again. */
+        run_chunked(dir, cache, fmts[f], 2, sha3, open3, &c3);
+        assert_int_equal(c3, 1);
+        assert_string_not_equal(open1, open3);
+    }
+    /* Damage every cached entry: noticed, compressed again, same output. */
+    snprintf(cmd, sizeof(cmd),
+             "for f in %s/*; do printf X | dd of=$f bs=1 seek=60 conv=notrunc 2>/dev/null; done",
+             cache);
+    assert_int_equal(system(cmd), 0);
+    run_chunked(dir, cache, IDX_XZ, 1, sha2, open2, &c2);
+    assert_true(c2 > 20);
+    run_chunked(dir, cache, IDX_XZ, 1, sha3, open3, &c3);
+    assert_int_equal(c3, 0);
+    assert_string_equal(sha2, sha3);
+}
+
 int
 main(void)
 {
@@ -295,6 +376,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_chunked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1085,6 +1085,14 @@ test_broken_structure(void **state)
     write_rpm(NULL, &h, 0, "payload");
     patch32(main_index + 16 * 3, 1000);
     expect_error(CONSIGN_E_SYNTAX, "header: tag 1000 appears twice");
+    write_rpm(NULL, &h, 0, "payload");
+    patch32(main_index + 16 * 2, 0x80000001u); /* rpm's tags are signed */
+    expect_error(CONSIGN_E_SYNTAX, "header: entry 2: reserved tag -2147483647");
+    /* A tag not read here, of a type other than rpm's tag table gives it
+     * (RPMVERSION, a STRING). */
+    write_rpm(NULL, &h, 0, "payload");
+    patch32(main_index + 16 * 5, 1064);
+    expect_error(CONSIGN_E_SYNTAX, "header: entry 5: tag 1064 is INT32, not STRING");
     /* The last string running into the trailer. */
     write_rpm(NULL, &h, 0, "payload");
     patch8(main_data + h.dl - 1, 'x');
@@ -1128,6 +1136,14 @@ test_broken_structure(void **state)
         fclose(f);
     }
     expect_error(CONSIGN_E_SYNTAX, "signature header: header and payload are");
+    /* A signature tag of a type rpm does not expect: it refuses the package. */
+    memset(&s, 0, sizeof(s));
+    {
+        static const uint16_t two[] = {1};
+        hb_u16(&s, 1007, two, 1); /* PAYLOADSIZE */
+    }
+    write_rpm(&s, &h, 0, "payload");
+    expect_error(CONSIGN_E_SYNTAX, "signature header: tag 1007: 1 values of type INT16");
     /* A signature tag in the main header. */
     hb_str(&h, 269, "sha1");
     write_rpm(NULL, &h, 0, "payload");

@@ -22,11 +22,20 @@ if [ ! -s "$tar" ]; then
   echo "chroot: creating $suite ${pkgs:+with $pkgs }(cached in $tar)" >&2
   args=(--quiet --variant=apt --mode=root --format=tar)
   [ -n "$pkgs" ] && args+=(--include="$pkgs")
-  if ! mmdebstrap "${args[@]}" "$suite" "$tar.tmp" "$mirror" >&2; then
+  # The mirror sometimes fails a run (a Release changing under apt, a reset
+  # connection): try three times before giving up.
+  for attempt in 1 2 3; do
+    if mmdebstrap "${args[@]}" "$suite" "$tar.tmp" "$mirror" >&2; then
+      break
+    fi
     rm -f "$tar.tmp"
-    echo "chroot: mmdebstrap $suite failed" >&2
-    exit 1
-  fi
+    if [ "$attempt" = 3 ]; then
+      echo "chroot: mmdebstrap $suite failed (3 attempts)" >&2
+      exit 1
+    fi
+    echo "chroot: mmdebstrap $suite failed, trying again in $((attempt * 10)) s" >&2
+    sleep $((attempt * 10))
+  done
   mv "$tar.tmp" "$tar"
 fi
 flock -u 9

@@ -79,7 +79,8 @@ int consign_rpm_evr_cmp(unsigned long long epoch_a, const char *ver_a, const cha
  * writes it into primary.xml, filelists.xml and other.xml. location_href is
  * the package's path in the repository, file_mtime the file's modification
  * time (<time file=...>). A location_href with control characters or invalid
- * UTF-8 is CONSIGN_E_INVALID. */
+ * UTF-8 is CONSIGN_E_INVALID. On failure nothing is appended. An info may be
+ * read by several threads at once. */
 int consign_rpm_info_primary_xml(struct consign_ctx *ctx, const struct consign_rpm_info *info,
                                  const char *location_href, long long file_mtime,
                                  struct consign_buf *out);
