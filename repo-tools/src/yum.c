@@ -395,7 +395,8 @@ consign_repo_yum_list(struct consign_ctx *ctx, const char *root, consign_repo_li
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    memcpy(v, st->pkgs, st->npkgs * sizeof(*v));
+    if (st->npkgs)
+        memcpy(v, st->pkgs, st->npkgs * sizeof(*v));
     qsort(v, st->npkgs, sizeof(*v), cmp_order);
     for (size_t i = 0; i < st->npkgs; i++) {
         struct consign_repo_entry e = {NULL,          NULL,       v[i]->name,
@@ -591,7 +592,8 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
     }
     if (yp.nrecheck && (rc = store_parallel(ctx, yp.nrecheck, recheck_one, &yp)))
         goto out;
-    memcpy(yp.sorted, yp.st->pkgs, yp.st->npkgs * sizeof(*yp.sorted));
+    if (yp.st->npkgs)
+        memcpy(yp.sorted, yp.st->pkgs, yp.st->npkgs * sizeof(*yp.sorted));
     qsort(yp.sorted, yp.st->npkgs, sizeof(*yp.sorted), cmp_order);
     /* 1. primary, filelists and other, in parallel, then under their unique names. */
     if ((rc = store_parallel(ctx, 3, md_one, &yp)))
