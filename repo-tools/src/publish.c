@@ -18,6 +18,7 @@
 #include "consign/fileio.h"
 #include "consign/keys.h"
 #include "consign/path.h"
+#include "store.h"
 
 /* Index compression levels: small, fast-changing text; the ratio between
  * xz -6 and -3 on a Packages file is within a few per cent, the time is not. */
@@ -496,56 +497,133 @@ xz_stream_end(struct consign_ctx *ctx, struct idx_file *f)
     return rc ? rc : file_out(ctx, f, foot, sizeof(foot));
 }
 
-/* Compress (or find) the current chunk in every format and append it. */
+/* Pending chunks are compressed in batches of this many bytes, on every core. */
+#define CHUNK_BATCH (8u << 20)
+
+struct chunk_job {
+    struct idx_out *o;
+    size_t nfmt; /* compressed formats per chunk */
+    size_t fmt_of[IDX_MAX_FILES];
+    struct consign_buf *payload; /* [chunk * nfmt + k] */
+    unsigned long long *unpadded;
+    unsigned char *compressed; /* 1 when not found in the cache */
+};
+
+static size_t
+chunk_start(const struct idx_out *o, size_t c)
+{
+    return c ? o->cuts[c - 1] : 0;
+}
+
+/* Job i: chunk i / nfmt in compressed format i % nfmt, from the cache or compressed. */
+static int
+chunk_job_run(struct consign_ctx *ctx, void *user, size_t i)
+{
+    struct chunk_job *j = user;
+    struct idx_out *o = j->o;
+    size_t c = i / j->nfmt, start = chunk_start(o, c), len = o->cuts[c] - start;
+    enum idx_fmt fmt = o->f[j->fmt_of[i % j->nfmt]].fmt;
+    const char *in = (o->chunk.data ? o->chunk.data : "") + start;
+    unsigned char md[CONSIGN_HASH_MAX];
+    char hex[65], *path = NULL;
+    int rc;
+
+    if ((rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, in, len, md)))
+        return rc;
+    consign_hex(md, 32, hex);
+    if (!(path = consign_asprintf(ctx, "%s/%s.%s", o->cachedir, hex, fmt_tag(fmt))))
+        return CONSIGN_E_NOMEM;
+    if (!chunk_load(ctx, path, len, &j->payload[i], &j->unpadded[i])) {
+        consign_buf_reset(&j->payload[i]);
+        if ((rc = chunk_compress(ctx, fmt, in, len, &j->payload[i], &j->unpadded[i])) == 0) {
+            chunk_store(ctx, path, &j->payload[i], j->unpadded[i], len);
+            j->compressed[i] = 1;
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* Compress (or find) every pending chunk, in parallel, and append them in order. */
+static int
+flush_chunks(struct consign_ctx *ctx, struct idx_out *o)
+{
+    struct chunk_job j;
+    size_t njobs;
+    int rc = 0;
+
+    memset(&j, 0, sizeof(j));
+    j.o = o;
+    for (size_t i = 0; i < o->nf; i++)
+        if (o->f[i].fmt != IDX_PLAIN)
+            j.fmt_of[j.nfmt++] = i;
+    njobs = o->ncuts * j.nfmt;
+    if (!o->ncuts)
+        return 0;
+    if (!(j.payload = consign_calloc(ctx, njobs + 1, sizeof(*j.payload))) ||
+        !(j.unpadded = consign_calloc(ctx, njobs + 1, sizeof(*j.unpadded))) ||
+        !(j.compressed = consign_calloc(ctx, njobs + 1, 1))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < njobs; i++)
+        consign_buf_init(&j.payload[i], CHUNK_MAX);
+    if (njobs && (rc = store_parallel(ctx, njobs, chunk_job_run, &j)))
+        goto out;
+    for (size_t c = 0; c < o->ncuts; c++) {
+        size_t start = chunk_start(o, c), len = o->cuts[c] - start, k = 0;
+        const char *in = (o->chunk.data ? o->chunk.data : "") + start;
+        for (size_t i = 0; i < o->nf; i++) {
+            struct idx_file *f = &o->f[i];
+            const struct consign_buf *pl;
+            if (f->fmt == IDX_PLAIN) {
+                if ((rc = file_out(ctx, f, in, len)))
+                    goto out;
+                continue;
+            }
+            pl = &j.payload[c * j.nfmt + k];
+            if (f->fmt == IDX_XZ &&
+                lzma_index_append(f->xz_index, NULL, j.unpadded[c * j.nfmt + k], len) != LZMA_OK) {
+                rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: xz index append failed");
+                goto out;
+            }
+            o->chunks_compressed += j.compressed[c * j.nfmt + k];
+            k++;
+            if ((rc = file_out(ctx, f, pl->data ? pl->data : "", pl->len)))
+                goto out;
+        }
+        o->nchunks++;
+    }
+    o->ncuts = 0;
+    consign_buf_reset(&o->chunk);
+out:
+    if (j.payload)
+        for (size_t i = 0; i < njobs; i++)
+            consign_buf_free(&j.payload[i]);
+    free(j.payload);
+    free(j.unpadded);
+    free(j.compressed);
+    return rc;
+}
+
+/* End the pending data as a chunk (an empty one only when even_empty). */
 static int
 cut_chunk(struct consign_ctx *ctx, struct idx_out *o, int even_empty)
 {
-    unsigned char md[CONSIGN_HASH_MAX];
-    char hex[65], *path = NULL;
-    struct consign_buf payload;
-    unsigned long long unpadded;
-    const void *in = o->chunk.data ? o->chunk.data : "";
-    int rc = 0;
+    size_t start = chunk_start(o, o->ncuts);
 
-    if (!o->chunk.len && !even_empty)
+    if (o->chunk.len == start && !even_empty)
         return 0;
-    consign_buf_init(&payload, CHUNK_MAX);
-    if ((rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, in, o->chunk.len, md)))
-        goto out;
-    consign_hex(md, 32, hex);
-    for (size_t i = 0; i < o->nf; i++) {
-        struct idx_file *f = &o->f[i];
-        if (f->fmt == IDX_PLAIN) {
-            if ((rc = file_out(ctx, f, in, o->chunk.len)))
-                goto out;
-            continue;
-        }
-        free(path);
-        if (!(path = consign_asprintf(ctx, "%s/%s.%s", o->cachedir, hex, fmt_tag(f->fmt)))) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        if (!chunk_load(ctx, path, o->chunk.len, &payload, &unpadded)) {
-            consign_buf_reset(&payload);
-            if ((rc = chunk_compress(ctx, f->fmt, in, o->chunk.len, &payload, &unpadded)))
-                goto out;
-            chunk_store(ctx, path, &payload, unpadded, o->chunk.len);
-            o->chunks_compressed++;
-        }
-        if (f->fmt == IDX_XZ &&
-            lzma_index_append(f->xz_index, NULL, unpadded, o->chunk.len) != LZMA_OK) {
-            rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: xz index append failed");
-            goto out;
-        }
-        if ((rc = file_out(ctx, f, payload.data ? payload.data : "", payload.len)))
-            goto out;
+    if (o->ncuts == o->capcuts) {
+        size_t cap = o->capcuts ? 2 * o->capcuts : 64;
+        size_t *n = consign_reallocarray(ctx, o->cuts, cap, sizeof(*n));
+        if (!n)
+            return CONSIGN_E_NOMEM;
+        o->cuts = n;
+        o->capcuts = cap;
     }
-    o->nchunks++;
-    consign_buf_reset(&o->chunk);
-out:
-    free(path);
-    consign_buf_free(&payload);
-    return rc;
+    o->cuts[o->ncuts++] = o->chunk.len;
+    return o->chunk.len >= CHUNK_BATCH ? flush_chunks(ctx, o) : 0;
 }
 
 int
@@ -573,7 +651,7 @@ idx_open_chunked(struct consign_ctx *ctx, struct idx_out *o, const char *dir,
     if ((rc = consign_mkdirs(ctx, cachedir, 0755)))
         goto out;
     o->cachedir = cachedir;
-    consign_buf_init(&o->chunk, CHUNK_MAX);
+    consign_buf_init(&o->chunk, 2 * CHUNK_MAX);
     for (size_t i = 0; i < o->nf; i++) {
         codec_free(&o->f[i]); /* chunks are compressed one by one */
         if (o->f[i].fmt == IDX_XZ && (rc = xz_stream_begin(ctx, &o->f[i])))
@@ -625,7 +703,8 @@ idx_finish(struct consign_ctx *ctx, struct idx_out *o)
         return consign_fail(ctx, CONSIGN_E_INTERNAL, "index finish after a failure");
     if (o->cachedir) {
         /* An empty index still gets one (empty) chunk: a valid empty file. */
-        if ((rc = idx_cut(ctx, o)) || (!o->nchunks && (rc = cut_chunk(ctx, o, 1))))
+        if ((rc = idx_cut(ctx, o)) || (!o->nchunks && !o->ncuts && (rc = cut_chunk(ctx, o, 1))) ||
+            (rc = flush_chunks(ctx, o)))
             goto out;
     }
     if ((rc = consign_hash_final(ctx, o->open_h, md)))
@@ -696,6 +775,9 @@ idx_close(struct idx_out *o)
         f->xz_index = NULL;
     }
     consign_buf_free(&o->chunk);
+    free(o->cuts);
+    o->cuts = NULL;
+    o->ncuts = o->capcuts = 0;
     consign_hash_free(o->open_h);
     o->open_h = NULL;
     o->nf = 0;

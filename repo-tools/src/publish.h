@@ -40,8 +40,10 @@ struct idx_out {
     int failed;
     /* Chunked mode (cachedir set): see idx_open_chunked. */
     const char *cachedir;
-    struct consign_buf chunk;
-    size_t nchunks;
+    struct consign_buf chunk; /* pending chunks' bytes */
+    size_t *cuts;             /* end offset of each pending chunk in chunk */
+    size_t ncuts, capcuts;
+    size_t nchunks;           /* chunks written */
     size_t chunks_compressed; /* chunks not found in the cache */
 };
 
