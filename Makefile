@@ -46,6 +46,7 @@ demo: build
 
 bench: build
 	@bash bench/pkg.sh $(BUILD) $${BENCH_RUNS:-5}
+	@bash bench/repo.sh $(BUILD) $${BENCH_RUNS:-3}
 
 fuzz:
 	@bash scripts/deps.sh --fuzz
