@@ -498,7 +498,7 @@ xz_stream_end(struct consign_ctx *ctx, struct idx_file *f)
 }
 
 /* Pending chunks are compressed in batches of this many bytes, on every core. */
-#define CHUNK_BATCH (8u << 20)
+#define CHUNK_BATCH (2u << 20)
 
 struct chunk_job {
     struct idx_out *o;

@@ -272,6 +272,22 @@ store_blob_set(struct consign_ctx *ctx, struct store_pkg *p, int i, const void *
     return 0;
 }
 
+void
+store_blob_release(const struct store *st, const struct store_pkg *p, int i)
+{
+    const char *b = p->blob[i], *base = st->map;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t start, end;
+
+    if (!base || pg <= 0 || b < base || b >= base + st->maplen || !p->bloblen[i])
+        return;
+    /* Whole pages inside the entry only: neighbours may be in use. */
+    start = ((size_t)(b - base) + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
+    end = ((size_t)(b - base) + p->bloblen[i]) / (size_t)pg * (size_t)pg;
+    if (end > start)
+        madvise((char *)base + start, end - start, MADV_DONTNEED);
+}
+
 int
 store_identity_same(const struct store_pkg *p, const struct stat *st)
 {
@@ -747,6 +763,7 @@ write_db(struct consign_ctx *ctx, int fd, void *user)
             if (p->bloblen[j] &&
                 (rc = consign_write_all(ctx, fd, p->blob[j], p->bloblen[j], st->dbpath)))
                 goto out;
+            store_blob_release(st, p, j);
         }
         if ((rc = consign_buf_puts(ctx, &b, "\n")) || (rc = put(ctx, fd, &b, st->dbpath, 0)))
             goto out;

@@ -94,6 +94,12 @@ void store_member_del(struct store_pkg *p, const char *suite, const char *compon
 int store_blob_set(struct consign_ctx *ctx, struct store_pkg *p, int i, const void *data,
                    size_t len);
 
+/* Let the kernel drop the pages of cached entry i of p from this process's
+ * memory if they come from the database's mapping (they are read again from
+ * the file when next used): with thousands of packages, reading every entry
+ * once must not keep the whole database resident. */
+void store_blob_release(const struct store *st, const struct store_pkg *p, int i);
+
 /* Does st describe the file now (device, inode, size, mtime)? */
 int store_identity_same(const struct store_pkg *p, const struct stat *st);
 void store_identity_set(struct store_pkg *p, const struct stat *st);

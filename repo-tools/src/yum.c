@@ -482,6 +482,7 @@ md_one(struct consign_ctx *ctx, void *user, size_t i)
         const struct store_pkg *p = yp->sorted[k];
         if ((rc = idx_write(ctx, &yp->out[i], p->blob[i], p->bloblen[i])))
             goto out;
+        store_blob_release(yp->st, p, (int)i);
         if (idx_boundary(p->name, k + 1 < yp->st->npkgs ? yp->sorted[k + 1]->name : NULL) &&
             (rc = idx_cut(ctx, &yp->out[i])))
             goto out;
