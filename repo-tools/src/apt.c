@@ -1158,7 +1158,7 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
             char *dst = consign_asprintf(ctx, "%s/dists/%s/%s", root, pb.suites[s], order[k]);
             if (!src || !dst)
                 rc = CONSIGN_E_NOMEM;
-            else if (rename(src, dst) < 0)
+            else if (!(rc = publish_newer_mtime(ctx, src, dst)) && rename(src, dst) < 0)
                 rc = consign_fail_errno(ctx, errno, "%s", dst);
             free(src);
             free(dst);

@@ -786,6 +786,25 @@ idx_close(struct idx_out *o)
 /* --- files -------------------------------------------------------------------- */
 
 int
+publish_newer_mtime(struct consign_ctx *ctx, const char *tmp, const char *path)
+{
+    struct stat old, cur;
+    struct timespec ts[2];
+
+    if (stat(path, &old) != 0)
+        return 0; /* nothing to be newer than */
+    if (stat(tmp, &cur) != 0)
+        return consign_fail_errno(ctx, errno, "%s", tmp);
+    if (cur.st_mtim.tv_sec > old.st_mtim.tv_sec)
+        return 0;
+    ts[0].tv_sec = ts[1].tv_sec = old.st_mtim.tv_sec + 1;
+    ts[0].tv_nsec = ts[1].tv_nsec = 0;
+    if (utimensat(AT_FDCWD, tmp, ts, 0) != 0)
+        return consign_fail_errno(ctx, errno, "%s", tmp);
+    return 0;
+}
+
+int
 publish_sync_dir(struct consign_ctx *ctx, const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

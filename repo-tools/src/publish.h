@@ -88,6 +88,13 @@ int publish_link_replace(struct consign_ctx *ctx, const char *src, const char *d
  * and dst share a file system. */
 int publish_import(struct consign_ctx *ctx, const char *src, const char *dst);
 
+/* Before tmp replaces path: give tmp a modification time later than path's
+ * (now, or path's + 1 s when path is as new), so that web servers, which
+ * compare Last-Modified in whole seconds, never answer a client's
+ * If-Modified-Since with "304 Not Modified" for a file published in the same
+ * second as the one it has. */
+int publish_newer_mtime(struct consign_ctx *ctx, const char *tmp, const char *path);
+
 /* fsync a directory (after renames in it). */
 int publish_sync_dir(struct consign_ctx *ctx, const char *dir);
 

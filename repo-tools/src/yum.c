@@ -659,6 +659,9 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
         (rc = store_save(ctx, yp.st)))
         goto out;
     /* 3. The switch. */
+    if ((rc = publish_newer_mtime(ctx, tmpx, finalx)) ||
+        (rc = publish_newer_mtime(ctx, tmpa, finala)))
+        goto out;
     if (rename(tmpx, finalx) < 0) {
         rc = consign_fail_errno(ctx, errno, "%s", finalx);
         goto out;

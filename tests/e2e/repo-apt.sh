@@ -288,25 +288,23 @@ P=$W/tampered
 mkdir -p "$P"
 cp -rL "$G/dists" "$G/pool" "$P/"
 # tamper DIR: one letter of the agent's summary changed in Packages, and in
-# Packages.gz and Packages.xz a letter chosen so that each keeps its size; 0
-# when done.
+# Packages.gz and Packages.xz one byte in the middle flipped, so that each
+# keeps its size and only its digest tells; 0 when done.
 tamper() {
-    local b=$1 x z
+    local b=$1 z size
     sed -i 's/^\(Description: Example network agent for consig\)n$/\1N/' "$b/Packages"
     grep -q 'for consigN$' "$b/Packages" || return 1
-    # Any compression level will do (the publisher's choice is not assumed).
-    for z in gzip:gz xz:xz; do
-        for lvl in 9 3 6 1 2 4 5 7 8; do
-            for x in {A..Z} {a..m} {o..z}; do
-                sed "s/^\(Description: Example network agent for consig\)N$/\1$x/" "$b/Packages" |
-                    "${z%:*}" "-${lvl}c" >"$T/alt"
-                if [ "$(stat -c %s "$T/alt")" = "$(stat -c %s "$b/Packages.${z#*:}")" ]; then
-                    mv "$T/alt" "$b/Packages.${z#*:}"
-                    continue 3
-                fi
-            done
-        done
-        return 1
+    for z in gz xz; do
+        size=$(stat -c %s "$b/Packages.$z")
+        [ "$size" -gt 64 ] || return 1
+        cp "$b/Packages.$z" "$T/alt"
+        # XOR the middle byte with 0x55 (same size, other bytes).
+        byte=$(od -An -tu1 -j $((size / 2)) -N1 "$T/alt" | tr -d ' ')
+        printf "\\$(printf '%03o' $((byte ^ 0x55)))" |
+            dd of="$T/alt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+        cmp -s "$T/alt" "$b/Packages.$z" && return 1
+        [ "$(stat -c %s "$T/alt")" = "$size" ] || return 1
+        mv "$T/alt" "$b/Packages.$z"
     done
 }
 tampered=0
