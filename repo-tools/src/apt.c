@@ -722,28 +722,6 @@ prune_dir(struct consign_ctx *ctx, struct store *st, const char *root, const cha
     }
 }
 
-/* Delete pool files no package lists any more, and their empty directories. */
-static void
-drop_pool_files(struct consign_ctx *ctx, struct store *st)
-{
-    for (size_t i = st->ndrops; i-- > 0;) {
-        char *full;
-        if (store_find(st, st->drops[i]))
-            continue;
-        full = consign_asprintf(ctx, "%s/%s", st->root, st->drops[i]);
-        if (full && (unlink(full) == 0 || errno == ENOENT)) {
-            consign_log(ctx, CONSIGN_LOG_INFO, "removed %s", st->drops[i]);
-            for (char *slash = strrchr(full, '/'); slash; slash = strrchr(full, '/')) {
-                *slash = '\0';
-                if (strlen(full) <= strlen(st->root) + 5 || rmdir(full) < 0)
-                    break;
-            }
-            store_drop_del(st, st->drops[i]);
-        }
-        free(full);
-    }
-}
-
 /* Release, Release.gpg and InRelease of each chosen suite, under temporary
  * names in dists/SUITE; all signatures in one signing session. */
 static int
@@ -817,11 +795,8 @@ customer_files(struct consign_ctx *ctx, struct publish *pb,
         rc = consign_fail(ctx, CONSIGN_E_USAGE, "--name %s: use a package-style name", name);
         goto out;
     }
-    if (strpbrk(url, " \t\n\"'") ||
-        (strncmp(url, "https://", 8) && strncmp(url, "http://", 7) && strncmp(url, "file:", 5))) {
-        rc = consign_fail(ctx, CONSIGN_E_USAGE, "--url %s: not an http(s) or file URL", url);
+    if ((rc = publish_url_ok(ctx, url)))
         goto out;
-    }
     if (!(gpg = consign_asprintf(ctx, "%s/%s.gpg", pb->root, name)) ||
         !(asc = consign_asprintf(ctx, "%s/%s.asc", pb->root, name)) ||
         !(fpr = consign_asprintf(ctx, "%s/%s.fingerprint", pb->root, name))) {
@@ -1177,7 +1152,7 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
     /* 7. Clean up what no kept generation needs. */
     for (size_t i = 0; i < pb.njobs; i++)
         prune_dir(ctx, pb.st, root, pb.jobs[i].dir);
-    drop_pool_files(ctx, pb.st);
+    store_drop_files(ctx, pb.st);
     if (!opts->nsuites)
         idx_cache_prune(ctx, pb.cachedir, now_real);
     if ((rc = store_save(ctx, pb.st)))

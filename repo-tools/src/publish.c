@@ -934,6 +934,15 @@ publish_rfc1123(long long t, char out[40])
 }
 
 int
+publish_url_ok(struct consign_ctx *ctx, const char *url)
+{
+    if (strpbrk(url, " \t\n\"'") ||
+        (strncmp(url, "https://", 8) && strncmp(url, "http://", 7) && strncmp(url, "file:", 5)))
+        return consign_fail(ctx, CONSIGN_E_USAGE, "--url %s: not an http(s) or file URL", url);
+    return 0;
+}
+
+int
 publish_text(struct consign_ctx *ctx, const char *path, const char *text)
 {
     return consign_file_write_atomic(ctx, path, text, strlen(text), 0644);

@@ -111,6 +111,9 @@ void publish_rfc1123(long long t, char out[40]);
 int publish_key_files(struct consign_ctx *ctx, const char *keydir, const char *gpg_path,
                       const char *asc_path, const char *fpr_path);
 
+/* Is url fit for the customer files (http, https or file; no blanks or quotes)? */
+int publish_url_ok(struct consign_ctx *ctx, const char *url);
+
 /* Write a small text file atomically (0644). */
 int publish_text(struct consign_ctx *ctx, const char *path, const char *text);
 

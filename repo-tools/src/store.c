@@ -410,6 +410,28 @@ store_drop_del(struct store *st, const char *path)
         }
 }
 
+/* Delete pool files no package lists any more, and their empty directories. */
+void
+store_drop_files(struct consign_ctx *ctx, struct store *st)
+{
+    for (size_t i = st->ndrops; i-- > 0;) {
+        char *full;
+        if (store_find(st, st->drops[i]))
+            continue;
+        full = consign_asprintf(ctx, "%s/%s", st->root, st->drops[i]);
+        if (full && (unlink(full) == 0 || errno == ENOENT)) {
+            consign_log(ctx, CONSIGN_LOG_INFO, "removed %s", st->drops[i]);
+            for (char *slash = strrchr(full, '/'); slash; slash = strrchr(full, '/')) {
+                *slash = '\0';
+                if (strlen(full) <= strlen(st->root) + 5 || rmdir(full) < 0)
+                    break;
+            }
+            store_drop_del(st, st->drops[i]);
+        }
+        free(full);
+    }
+}
+
 /* --- loading ------------------------------------------------------------------ */
 
 struct reader {

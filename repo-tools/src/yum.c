@@ -514,11 +514,8 @@ customer_files(struct consign_ctx *ctx, const char *root,
         rc = consign_fail(ctx, CONSIGN_E_USAGE, "--name %s: not usable as a repository id", name);
         goto out;
     }
-    if (strpbrk(url, " \t\n\"'") ||
-        (strncmp(url, "https://", 8) && strncmp(url, "http://", 7) && strncmp(url, "file:", 5))) {
-        rc = consign_fail(ctx, CONSIGN_E_USAGE, "--url %s: not an http(s) or file URL", url);
+    if ((rc = publish_url_ok(ctx, url)))
         goto out;
-    }
     ulen = strlen(url);
     while (ulen > 0 && url[ulen - 1] == '/')
         ulen--;
@@ -690,15 +687,7 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
         if (d)
             closedir(d);
     }
-    for (size_t i = yp.st->ndrops; i-- > 0;) {
-        char *full;
-        if (store_find(yp.st, yp.st->drops[i]))
-            continue;
-        full = consign_asprintf(ctx, "%s/%s", root, yp.st->drops[i]);
-        if (full && (unlink(full) == 0 || errno == ENOENT))
-            store_drop_del(yp.st, yp.st->drops[i]);
-        free(full);
-    }
+    store_drop_files(ctx, yp.st);
     idx_cache_prune(ctx, yp.cachedir, now_real);
     if ((rc = store_save(ctx, yp.st)))
         goto out;
