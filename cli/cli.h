@@ -39,6 +39,7 @@ int cmd_keys(struct cli *cli, int argc, char **argv);
 int cmd_pkg(struct cli *cli, int argc, char **argv);
 int cmd_product(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
+int cmd_sfx(struct cli *cli, int argc, char **argv);
 int cmd_stage(struct cli *cli, int argc, char **argv);
 
 #endif

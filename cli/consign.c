@@ -14,6 +14,7 @@ static const char help_text[] =
     "  pkg       build the agent's and the runtime's .deb and .rpm packages\n"
     "  product   check and show a product file\n"
     "  repo      build and publish signed APT and YUM repositories\n"
+    "  sfx       build the self-extracting installer (.bin)\n"
     "  stage     lay out a product's files under a sandbox root\n"
     "\n"
     "Options:\n"
@@ -29,6 +30,7 @@ static const struct cli_cmd commands[] = {
     {"pkg", "native packages", cmd_pkg},
     {"product", "product files", cmd_product},
     {"repo", "package repositories", cmd_repo},
+    {"sfx", "self-extracting installer", cmd_sfx},
     {"stage", "lay out files under a root", cmd_stage},
 };
 

@@ -7,6 +7,8 @@ PACKAGES=(
   # build
   gcc make cmake ninja-build pkg-config
   libarchive-dev libgpgme-dev libssl-dev libzstd-dev liblzma-dev libcurl4-openssl-dev libyaml-dev
+  # the static on-target programs: signature checks through Nettle, linked statically
+  nettle-dev libgmp-dev
   # tests
   zlib1g-dev
   libcmocka-dev gnupg gpgv rpm curl file procps util-linux
@@ -15,6 +17,8 @@ PACKAGES=(
   nginx dnf libxml2-utils
   # bench/repo.sh: the peers and peak RSS
   createrepo-c time
+  # the .bin: interactive install in a real terminal; bench/sfx.sh's peer
+  tmux makeself
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
 )

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -975,104 +976,288 @@ sig_time(struct consign_ctx *ctx, const struct signer *sg, long long want, uint3
     return 0;
 }
 
-/* A session with the key directory's gpg-agent through GPGME's Assuan engine:
- * it makes the private-key operation and nothing else. */
+/* A session with the key directory's gpg-agent, spoken directly on its socket
+ * (the Assuan line protocol: GPGME's Assuan engine would first probe every
+ * GnuPG program's version, several process starts per signing): it makes the
+ * private-key operation and nothing else. */
+#define ASSUAN_LINE_MAX 1000 /* bytes per line, without the newline (Assuan's limit) */
+
 struct agent {
     struct consign_ctx *ctx;
-    gpgme_ctx_t g;
+    int fd;
     struct pass_state ps;
     int asked;                 /* the agent asked for the passphrase */
     int too_long;              /* ... and ours is longer than it takes */
     unsigned long long maxlen; /* INQUIRE_MAXLEN it announced, 0: unknown */
-    int rc;                    /* a failure of ours inside a callback, recorded in ctx */
-    struct consign_buf reply;  /* the D lines of the last command */
+    struct consign_buf reply;  /* the D lines of the last command, unescaped */
+    char in[4096];             /* bytes read, not yet split into lines */
+    size_t inpos, inlen;
+    char line[ASSUAN_LINE_MAX + 2];
 };
 
-/* Collects the agent's data lines (the signature S-expression). */
-static gpgme_error_t
-agent_data(void *opaque, const void *data, size_t len)
+static int
+agent_write(struct consign_ctx *ctx, struct agent *a, const char *p, size_t n)
 {
-    struct agent *a = opaque;
-
-    if (!data || a->rc)
-        return 0;
-    if ((a->rc = consign_buf_append(a->ctx, &a->reply, data, len)))
-        return gpgme_error(GPG_ERR_TOO_LARGE);
+    while (n > 0) {
+        ssize_t w = send(a->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return consign_fail_errno(ctx, errno, "signing: writing to gpg-agent");
+        p += w;
+        n -= (size_t)w;
+    }
     return 0;
 }
 
-/* Notes how long a passphrase the agent takes before it asks for one. */
-static gpgme_error_t
-agent_status(void *opaque, const char *status, const char *args)
+/* The next line of the agent's answer into a->line (NUL-terminated, no newline). */
+static int
+agent_line(struct consign_ctx *ctx, struct agent *a, size_t *len)
 {
-    struct agent *a = opaque;
+    size_t n = 0;
 
-    if (strcmp(status, "INQUIRE_MAXLEN") == 0 && consign_parse_u64(args, 1u << 20, &a->maxlen))
-        a->maxlen = 0;
+    for (;;) {
+        if (a->inpos == a->inlen) {
+            ssize_t r = recv(a->fd, a->in, sizeof(a->in), 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return consign_fail_errno(ctx, errno, "signing: reading from gpg-agent");
+            if (r == 0)
+                return consign_fail(ctx, CONSIGN_E_EXEC,
+                                    "signing: gpg-agent closed the connection");
+            a->inpos = 0;
+            a->inlen = (size_t)r;
+        }
+        char c = a->in[a->inpos++];
+        if (c == '\n')
+            break;
+        if (n == ASSUAN_LINE_MAX + 1)
+            return consign_fail(ctx, CONSIGN_E_SYNTAX, "signing: gpg-agent sent an overlong line");
+        a->line[n++] = c;
+    }
+    a->line[n] = '\0';
+    *len = n;
     return 0;
 }
 
-/* Answers the agent's loopback "INQUIRE PASSPHRASE"; refuses a second one
- * (the first was wrong) so a bad passphrase fails at once. GPGME sends the
- * data straight from the secret's memory and then hands it back (name NULL). */
-static gpgme_error_t
-agent_inquire(void *opaque, const char *name, const char *args, gpgme_data_t *r_data)
+/* Send a passphrase inquiry's answer: D lines (%, CR and LF escaped), END. */
+static int
+agent_send_secret(struct consign_ctx *ctx, struct agent *a, const struct consign_secret *s)
 {
-    struct agent *a = opaque;
+    char buf[ASSUAN_LINE_MAX + 2];
+    size_t n = 0;
+    int rc = 0;
 
-    (void)args;
-    if (!name) {
-        gpgme_data_release(*r_data);
-        *r_data = NULL;
-        return 0;
+    for (size_t i = 0; i <= s->len && !rc; i++) {
+        if (n && (i == s->len || n + 3 > ASSUAN_LINE_MAX - 1)) {
+            buf[n++] = '\n';
+            rc = agent_write(ctx, a, buf, n);
+            n = 0;
+        }
+        if (i == s->len || rc)
+            break;
+        if (!n) {
+            buf[n++] = 'D';
+            buf[n++] = ' ';
+        }
+        unsigned char c = (unsigned char)s->data[i];
+        if (c == '%' || c == '\r' || c == '\n') {
+            snprintf(buf + n, 4, "%%%02X", c);
+            n += 3;
+        } else {
+            buf[n++] = (char)c;
+        }
     }
-    if (strcmp(name, "PASSPHRASE") != 0)
-        return 0;
-    if (a->asked++) {
-        a->ps.bad = 1;
-        return gpgme_error(GPG_ERR_ASS_CANCELED);
-    }
-    if (!a->ps.pass) {
-        a->ps.missing = 1;
-        return gpgme_error(GPG_ERR_ASS_CANCELED);
-    }
-    if (a->maxlen && a->ps.pass->len > a->maxlen) {
-        a->too_long = 1;
-        return gpgme_error(GPG_ERR_ASS_CANCELED);
-    }
-    return gpgme_data_new_from_mem(r_data, a->ps.pass->data, a->ps.pass->len, 0);
+    explicit_bzero(buf, sizeof(buf));
+    return rc ? rc : agent_write(ctx, a, "END\n", 4);
 }
 
-/* One command; its data lines end up in a->reply. */
+/* Decode a D line's %XX escapes and keep the bytes. */
+static int
+agent_keep_data(struct consign_ctx *ctx, struct agent *a, const char *p, size_t n)
+{
+    char out[ASSUAN_LINE_MAX];
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '%' && i + 2 < n && is_hex((unsigned char)p[i + 1]) &&
+            is_hex((unsigned char)p[i + 2])) {
+            out[k++] = (char)(hex_value((unsigned char)p[i + 1]) << 4 |
+                              hex_value((unsigned char)p[i + 2]));
+            i += 2;
+        } else {
+            out[k++] = p[i];
+        }
+    }
+    return consign_buf_append(ctx, &a->reply, out, k);
+}
+
+/* One command; its data lines end up in a->reply. The loopback passphrase
+ * inquiry is answered from a->ps, and refused a second time (the first was
+ * wrong) so a bad passphrase fails at once. */
 static int
 agent_cmd(struct consign_ctx *ctx, struct agent *a, const char *cmd)
 {
-    gpgme_error_t err, op_err = 0;
+    size_t len;
+    int rc;
 
     consign_buf_reset(&a->reply);
-    err = gpgme_op_assuan_transact_ext(a->g, cmd, agent_data, a, agent_inquire, a, agent_status, a,
-                                       &op_err);
-    if (a->rc)
-        return a->rc;
-    if (a->too_long)
-        return consign_fail(ctx, CONSIGN_E_KEY,
-                            "signing: the passphrase is longer than gpg-agent takes (%llu bytes)",
-                            a->maxlen);
-    if (err || op_err)
-        return gpg_fail(ctx, err ? err : op_err, &a->ps, "signing");
+    if ((rc = agent_write(ctx, a, cmd, strlen(cmd))) || (rc = agent_write(ctx, a, "\n", 1)))
+        return rc;
+    for (;;) {
+        if ((rc = agent_line(ctx, a, &len)))
+            return rc;
+        if (strcmp(a->line, "OK") == 0 || strncmp(a->line, "OK ", 3) == 0)
+            return 0;
+        if (strncmp(a->line, "ERR ", 4) == 0) {
+            unsigned long long code = 0;
+            char *sp = strchr(a->line + 4, ' ');
+            if (sp)
+                *sp = '\0';
+            if (consign_parse_u64(a->line + 4, 0xffffffffULL, &code) != 0)
+                code = GPG_ERR_GENERAL;
+            if (a->too_long)
+                return consign_fail(
+                    ctx, CONSIGN_E_KEY,
+                    "signing: the passphrase is longer than gpg-agent takes (%llu bytes)",
+                    a->maxlen);
+            return gpg_fail(ctx, (gpgme_error_t)code, &a->ps, "signing");
+        }
+        if (strncmp(a->line, "D ", 2) == 0) {
+            if ((rc = agent_keep_data(ctx, a, a->line + 2, len - 2)))
+                return rc;
+        } else if (strncmp(a->line, "S INQUIRE_MAXLEN ", 17) == 0) {
+            if (consign_parse_u64(a->line + 17, 1u << 20, &a->maxlen))
+                a->maxlen = 0;
+        } else if (strncmp(a->line, "INQUIRE PASSPHRASE", 18) == 0 &&
+                   (a->line[18] == ' ' || a->line[18] == '\0')) {
+            if (a->asked++)
+                a->ps.bad = 1;
+            else if (!a->ps.pass)
+                a->ps.missing = 1;
+            else if (a->maxlen && a->ps.pass->len > a->maxlen)
+                a->too_long = 1;
+            if (a->ps.bad || a->ps.missing || a->too_long)
+                rc = agent_write(ctx, a, "CAN\n", 4);
+            else
+                rc = agent_send_secret(ctx, a, a->ps.pass);
+            if (rc)
+                return rc;
+        } else if (strncmp(a->line, "INQUIRE ", 8) == 0) {
+            if ((rc = agent_write(ctx, a, "END\n", 4)))
+                return rc;
+        }
+        /* Other status lines and comments carry nothing we need. */
+    }
+}
+
+/* Connect to the agent's socket and read its greeting; -1 (nothing recorded)
+ * when no agent answers there. */
+static int
+agent_connect(struct agent *a, const char *sock)
+{
+    struct sockaddr_un sa;
+    struct consign_ctx quiet;
+    size_t len;
+
+    if (strlen(sock) >= sizeof(sa.sun_path))
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (a->fd < 0)
+        return -1;
+    consign_ctx_init(&quiet, NULL, NULL);
+    a->inpos = a->inlen = 0;
+    if (connect(a->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        agent_line(&quiet, a, &len) == 0 && strncmp(a->line, "OK", 2) == 0)
+        return 0;
+    close(a->fd);
+    a->fd = -1;
+    return -1;
+}
+
+/* Start the key directory's gpg-agent (the way gpg does: it forks into the
+ * background once its sockets exist). */
+static int
+agent_launch(struct consign_ctx *ctx, const struct keyhome *h, const char *agent_bin)
+{
+    char *argv[] = {"gpg-agent", "--homedir", h->home, "--use-standard-socket", "--daemon", NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status = 0, err;
+
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (agent_bin && *agent_bin == '/')
+        err = posix_spawn(&pid, agent_bin, &fa, NULL, argv, environ);
+    else
+        err = posix_spawnp(&pid, "gpg-agent", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err)
+        return consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent could not be started (%s)",
+                            strerror(err));
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return consign_fail(ctx, CONSIGN_E_EXEC,
+                            "signing: gpg-agent could not be started (status %d)", status);
     return 0;
 }
 
-/* Start the key directory's agent if it is not running, connect to it and
- * select the key; passphrases come through loopback, never a pinentry. */
+/* Connect to the key directory's agent, starting it when none answers, and
+ * select the key; passphrases come through loopback, never a pinentry.
+ * *launched: this call started it. */
 static int
-agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *grip, struct agent *a)
+agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *sock,
+           const char *agent_bin, const char *grip, struct agent *a, int *launched)
+{
+    char cmd[sizeof("SIGKEY ") + KEYGRIP_LEN];
+    int rc;
+
+    *launched = 0;
+    if (agent_connect(a, sock) != 0) {
+        if ((rc = agent_launch(ctx, h, agent_bin)))
+            return rc;
+        *launched = 1;
+        if (agent_connect(a, sock) != 0)
+            return consign_fail(ctx, CONSIGN_E_EXEC,
+                                "signing: gpg-agent could not be started (no answer on %s)", sock);
+    }
+    if ((rc = agent_cmd(ctx, a, "OPTION pinentry-mode=loopback")))
+        return rc;
+    snprintf(cmd, sizeof(cmd), "SIGKEY %s", grip);
+    return agent_cmd(ctx, a, cmd);
+}
+
+/* End the session and stop the agent (what "gpgconf --kill gpg-agent" does,
+ * without starting two more programs). */
+static void
+agent_close(struct consign_ctx *ctx, struct agent *a)
+{
+    if (a->fd < 0)
+        return;
+    if (agent_cmd(ctx, a, "KILLAGENT") != 0)
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "stopping gpg-agent: %s", consign_err_msg(ctx));
+    close(a->fd);
+    a->fd = -1;
+}
+
+/* The agent's socket as gpgconf names it for this home. */
+static int
+agent_socket(struct consign_ctx *ctx, const struct keyhome *h, char **out)
 {
     gpgme_ctx_t conf = NULL;
     gpgme_error_t err;
-    char *sock = NULL, why[128], cmd[sizeof("SIGKEY ") + KEYGRIP_LEN];
-    int rc;
+    char *sock = NULL;
+    int rc = 0;
 
+    *out = NULL;
     if ((err = gpgme_new(&conf)) || (err = gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) ||
         (err = gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF, NULL, h->home)) ||
         (err = gpgme_op_conf_dir(conf, "agent-socket", &sock))) {
@@ -1083,33 +1268,204 @@ agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *grip, s
         rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpgconf named no gpg-agent socket");
         goto out;
     }
-    /* Listing the secret key has usually started the agent already; launch
-     * it (three more programs) only when the first command finds none. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        gpgme_release(a->g);
-        a->g = NULL;
-        if ((err = gpgme_new(&a->g)) || (err = gpgme_set_protocol(a->g, GPGME_PROTOCOL_ASSUAN)) ||
-            (err = gpgme_ctx_set_engine_info(a->g, GPGME_PROTOCOL_ASSUAN, sock, NULL))) {
-            rc = gpg_fail(ctx, err, NULL, "signing: connecting to gpg-agent");
-            goto out;
-        }
-        consign_err_clear(ctx);
-        if ((rc = agent_cmd(ctx, a, "OPTION pinentry-mode=loopback")) == 0)
-            break;
-        if (attempt == 1)
-            goto out;
-        if (run_gpgconf(h, "--launch", why, sizeof(why)) != 0) {
-            rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent could not be started (%s)",
-                              why);
-            goto out;
-        }
-    }
-    snprintf(cmd, sizeof(cmd), "SIGKEY %s", grip);
-    if ((rc = agent_cmd(ctx, a, cmd)))
-        goto out;
+    if (!(*out = consign_strdup(ctx, sock)))
+        rc = CONSIGN_E_NOMEM;
 out:
     gpgme_free(sock);
     gpgme_release(conf);
+    return rc;
+}
+
+/* --- the signer cache -------------------------------------------------------------
+ *
+ * What a signing needs to know about the active key (its signing subkey's
+ * fingerprint, keygrip, algorithm, creation and expiry) and where its agent
+ * listens, kept in DIR/signer.cache so that a signing needs neither GPGME's
+ * engine probing nor a key listing (together about 0.1 s, five programs
+ * started). The entry is only used while DIR/active names the same key and
+ * the GnuPG home's pubring.kbx and trustdb.gpg are the same files, unchanged
+ * (device, inode, size, modification time): a revocation, a new expiry or a
+ * disabled key changes them, and the next signing lists the key again. */
+#define SIGNER_CACHE_MAX 4096
+
+struct signer_cache {
+    struct signer sg;
+    char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char agent[CONSIGN_PATH_MAX];
+    long long key_expires; /* the primary key's, 0: never */
+};
+
+/* The identity of the files the key listing depends on. */
+static int
+signer_stamp(struct consign_ctx *ctx, const struct keyhome *h, char *out, size_t outlen)
+{
+    static const char *const files[] = {"pubring.kbx", "trustdb.gpg"};
+    size_t n = 0;
+
+    for (size_t i = 0; i < 2; i++) {
+        char *path = consign_asprintf(ctx, "%s/%s", h->home, files[i]);
+        struct stat sb;
+        int ok;
+        if (!path)
+            return CONSIGN_E_NOMEM;
+        ok = stat(path, &sb) == 0;
+        free(path);
+        if (!ok)
+            return -1;
+        n += (size_t)snprintf(out + n, outlen - n, "%s%llu:%llu:%lld:%lld.%09ld", i ? " " : "",
+                              (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+                              (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                              sb.st_mtim.tv_nsec);
+        if (n >= outlen)
+            return -1;
+    }
+    return 0;
+}
+
+/* One "key value" line of the cache; the value runs to the end of the line. */
+static const char *
+cache_value(const char *text, const char *key)
+{
+    size_t kl = strlen(key);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+            return p + kl + 1;
+    return NULL;
+}
+
+static int
+cache_copy(const char *v, char *out, size_t outlen)
+{
+    size_t n = v ? strcspn(v, "\n") : 0;
+
+    if (!v || !n || n >= outlen)
+        return -1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int
+cache_num(const char *v, long long *out)
+{
+    char num[24];
+    unsigned long long u;
+
+    if (cache_copy(v, num, sizeof(num)) || consign_parse_u64(num, UINT32_LIMIT, &u))
+        return -1;
+    *out = (long long)u;
+    return 0;
+}
+
+/* 1 with c filled when the cache describes the active key fpr as it is now. */
+static int
+signer_cache_load(struct consign_ctx *ctx, const struct keyhome *h, const char *fpr,
+                  struct signer_cache *c)
+{
+    struct consign_ctx quiet;
+    char *path = NULL, *text = NULL, stamp[256], want[256], hexfpr[2 * CONSIGN__PGP_FPR_LEN + 1];
+    long long algo = 0;
+    size_t len = 0;
+    int hit = 0;
+
+    consign_ctx_init(&quiet, NULL, NULL);
+    memset(c, 0, sizeof(*c));
+    if (!(path = consign_asprintf(ctx, "%s/signer.cache", h->dir)) ||
+        consign_file_read(&quiet, path, SIGNER_CACHE_MAX, &text, &len) != 0 ||
+        strlen(text) != len || signer_stamp(ctx, h, stamp, sizeof(stamp)) != 0)
+        goto out;
+    if (strncmp(text, "consign-signer-cache 1\n", 23) != 0 ||
+        cache_copy(cache_value(text, "active"), want, sizeof(want)) || strcmp(want, fpr) != 0 ||
+        cache_copy(cache_value(text, "files"), want, sizeof(want)) || strcmp(want, stamp) != 0 ||
+        cache_copy(cache_value(text, "home"), want, sizeof(want)) || strcmp(want, h->home) != 0 ||
+        cache_copy(cache_value(text, "socket"), c->sock, sizeof(c->sock)) || c->sock[0] != '/' ||
+        cache_copy(cache_value(text, "agent"), c->agent, sizeof(c->agent)) ||
+        cache_copy(cache_value(text, "grip"), c->sg.grip, sizeof(c->sg.grip)) ||
+        strlen(c->sg.grip) != KEYGRIP_LEN ||
+        cache_copy(cache_value(text, "fpr"), hexfpr, sizeof(hexfpr)) ||
+        strlen(hexfpr) != 2 * CONSIGN__PGP_FPR_LEN || cache_num(cache_value(text, "algo"), &algo) ||
+        (algo != CONSIGN__PGP_PK_RSA && algo != CONSIGN__PGP_PK_EDDSA) ||
+        cache_num(cache_value(text, "created"), &c->sg.created) ||
+        cache_num(cache_value(text, "expires"), &c->sg.expires) ||
+        cache_num(cache_value(text, "key-expires"), &c->key_expires))
+        goto out;
+    for (size_t i = 0; i < KEYGRIP_LEN; i++)
+        if (!is_hex((unsigned char)c->sg.grip[i]))
+            goto out;
+    for (size_t i = 0; i < 2 * CONSIGN__PGP_FPR_LEN; i++)
+        if (!is_hex((unsigned char)hexfpr[i]))
+            goto out;
+    for (size_t i = 0; i < CONSIGN__PGP_FPR_LEN; i++)
+        c->sg.fpr[i] =
+            (unsigned char)(hex_value(hexfpr[2 * i]) << 4 | hex_value(hexfpr[2 * i + 1]));
+    c->sg.pk_algo = (int)algo;
+    hit = 1;
+out:
+    if (!hit)
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "%s/signer.cache: not usable, listing the key", h->dir);
+    free(path);
+    free(text);
+    return hit;
+}
+
+/* Record what a key listing found; a cache that cannot be written only costs time. */
+static void
+signer_cache_store(struct consign_ctx *ctx, const struct keyhome *h, const char *fpr,
+                   const struct signer_cache *c)
+{
+    struct consign_ctx quiet;
+    char stamp[256], hexfpr[2 * CONSIGN__PGP_FPR_LEN + 1], *path = NULL, *text = NULL;
+
+    consign_ctx_init(&quiet, NULL, NULL);
+    if (signer_stamp(ctx, h, stamp, sizeof(stamp)) != 0)
+        return;
+    consign_hex(c->sg.fpr, CONSIGN__PGP_FPR_LEN, hexfpr);
+    if ((path = consign_asprintf(ctx, "%s/signer.cache", h->dir)) &&
+        (text = consign_asprintf(ctx,
+                                 "consign-signer-cache 1\nactive %s\nfiles %s\nhome %s\n"
+                                 "socket %s\nagent %s\ngrip %s\nfpr %s\nalgo %d\ncreated %lld\n"
+                                 "expires %lld\nkey-expires %lld\n",
+                                 fpr, stamp, h->home, c->sock, c->agent[0] ? c->agent : "-",
+                                 c->sg.grip, hexfpr, c->sg.pk_algo, c->sg.created, c->sg.expires,
+                                 c->key_expires)) &&
+        !strpbrk(h->home, "\n") && !strpbrk(c->sock, "\n") && !strpbrk(c->agent, "\n"))
+        (void)consign_file_write_atomic(&quiet, path, text, strlen(text), 0600);
+    free(path);
+    free(text);
+}
+
+/* List the active key through GPGME (starting gpg, which may start the
+ * agent) and fill c; the cache is written once a signing has succeeded. */
+static int
+signer_lookup(struct consign_ctx *ctx, const struct keyhome *h, const char *fpr,
+              struct signer_cache *c)
+{
+    gpgme_ctx_t g = NULL;
+    gpgme_key_t key = NULL;
+    const char *bin;
+    char *sock = NULL;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    if ((rc = gpgme_setup(ctx)) || (rc = gpg_new(ctx, h, NULL, &g)))
+        goto out;
+    if ((rc = find_key(ctx, g, h, fpr, 1, &key)) || (rc = check_signing_key(ctx, key, fpr)) ||
+        (rc = pick_signer(ctx, key, fpr, &c->sg)) || (rc = agent_socket(ctx, h, &sock)))
+        goto out;
+    c->key_expires = key->subkeys && key->subkeys->expires > 0 ? key->subkeys->expires : 0;
+    if (strlen(sock) >= sizeof(c->sock)) {
+        rc = consign_fail(ctx, CONSIGN_E_EXEC, "signing: gpg-agent's socket path is too long");
+        goto out;
+    }
+    memcpy(c->sock, sock, strlen(sock) + 1);
+    bin = gpgme_get_dirinfo("agent-name");
+    if (bin && *bin == '/' && strlen(bin) < sizeof(c->agent))
+        memcpy(c->agent, bin, strlen(bin) + 1);
+out:
+    free(sock);
+    gpgme_key_unref(key);
+    gpgme_release(g);
     return rc;
 }
 
@@ -1198,8 +1554,8 @@ out:
 }
 
 /* Every signature of a batch in one gpg-agent session (starting the agent
- * costs more than a signature): one key lookup, one connection, one PKSIGN
- * per job. */
+ * costs more than a signature): one key lookup (or the signer cache), one
+ * connection, one PKSIGN per job. */
 int
 consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
                         const struct consign_secret *passphrase,
@@ -1213,15 +1569,14 @@ consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
     struct consign__pgp_sig sig;
     struct consign__pgp_mpi mpi[2];
     struct consign_buf pkt;
-    struct signer sg;
+    struct signer_cache sc;
     unsigned char digest[CONSIGN_HASH_MAX];
     char fpr[CONSIGN_FPR_LEN + 1];
-    gpgme_ctx_t g = NULL;
-    gpgme_key_t key = NULL;
     size_t nmpi = 0, done = 0, *before = NULL;
-    int rc, started = 0;
+    int rc, started = 0, cached = 0, launched = 0;
 
     memset(&ag, 0, sizeof(ag));
+    ag.fd = -1;
     ag.ctx = ctx;
     ag.ps.pass = passphrase;
     consign_buf_init(&ag.reply, AGENT_REPLY_MAX);
@@ -1241,29 +1596,48 @@ consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
     }
     if ((rc = check_passphrase(ctx, passphrase)))
         goto out;
-    if ((rc = gpgme_setup(ctx)) || (rc = home_open(ctx, keydir, 0, &h)) ||
-        (rc = read_active(ctx, &h, fpr)))
-        goto out;
-    if ((rc = check_socket_room(ctx, h.dir)) || (rc = gpg_new(ctx, &h, NULL, &g)))
+    if ((rc = home_open(ctx, keydir, 0, &h)) || (rc = read_active(ctx, &h, fpr)) ||
+        (rc = check_socket_room(ctx, h.dir)))
         goto out;
     started = 1;
-    if ((rc = find_key(ctx, g, &h, fpr, 1, &key)) || (rc = check_signing_key(ctx, key, fpr)) ||
-        (rc = pick_signer(ctx, key, fpr, &sg)))
+    cached = signer_cache_load(ctx, &h, fpr, &sc);
+    if (!cached && (rc = signer_lookup(ctx, &h, fpr, &sc)))
         goto out;
+    if (cached && sc.key_expires && (long long)time(NULL) >= sc.key_expires) {
+        rc = consign_fail(ctx, CONSIGN_E_EXPIRED,
+                          "the active key %s has expired; generate a new one with --add", fpr);
+        goto out;
+    }
     /* The agent first: a missing key fails before a large input is read. */
-    if ((rc = agent_open(ctx, &h, sg.grip, &ag)))
+    rc = agent_open(ctx, &h, sc.sock, sc.agent[0] == '/' ? sc.agent : NULL, sc.sg.grip, &ag,
+                    &launched);
+    if (rc && cached) {
+        /* Perhaps the cache is out of date (the agent's socket moved, the
+         * secret key is gone): list the key again, which also explains. */
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "signing with the cached key facts: %s",
+                    consign_err_msg(ctx));
+        if (ag.fd >= 0)
+            close(ag.fd);
+        ag.fd = -1;
+        consign_err_clear(ctx);
+        cached = 0;
+        if ((rc = signer_lookup(ctx, &h, fpr, &sc)) == 0)
+            rc = agent_open(ctx, &h, sc.sock, sc.agent[0] == '/' ? sc.agent : NULL, sc.sg.grip, &ag,
+                            &launched);
+    }
+    if (rc)
         goto out;
     for (done = 0; done < njobs; done++) {
         const struct consign_sign_job *j = &jobs[done];
         const struct consign_sign_opts *o = j->opts ? j->opts : &defaults;
         sig.type =
             o->mode == CONSIGN_SIG_CLEARSIGN ? CONSIGN__PGP_SIG_TEXT : CONSIGN__PGP_SIG_BINARY;
-        sig.pk_algo = (unsigned char)sg.pk_algo;
-        memcpy(sig.fpr, sg.fpr, sizeof(sig.fpr));
+        sig.pk_algo = (unsigned char)sc.sg.pk_algo;
+        memcpy(sig.fpr, sc.sg.fpr, sizeof(sig.fpr));
         consign_buf_reset(&pkt);
-        if ((rc = sig_time(ctx, &sg, o->created, &sig.created)) ||
+        if ((rc = sig_time(ctx, &sc.sg, o->created, &sig.created)) ||
             (rc = digest_data(ctx, &sig, j->data, j->len, j->read, j->user, j->out, digest)) ||
-            (rc = agent_sign(ctx, &ag, sg.pk_algo, digest, mpi, &nmpi)) ||
+            (rc = agent_sign(ctx, &ag, sc.sg.pk_algo, digest, mpi, &nmpi)) ||
             (rc = consign__pgp_sig_packet(ctx, &sig, digest, mpi, nmpi, &pkt)))
             goto out;
         if (o->mode == CONSIGN_SIG_CLEARSIGN || o->armor)
@@ -1273,6 +1647,8 @@ consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
         if (rc)
             goto out;
     }
+    if (!cached)
+        signer_cache_store(ctx, &h, fpr, &sc);
 out:
     /* On failure every output is left as it was. */
     for (size_t i = 0; rc && before && i < njobs; i++)
@@ -1281,13 +1657,17 @@ out:
             jobs[i].out->data[before[i]] = '\0';
         }
     free(before);
-    gpgme_release(ag.g);
+    /* No agent outlives the command: stopped through the session when there
+     * is one, else (the listing may have started it) through gpgconf. */
+    if (ag.fd >= 0) {
+        struct consign_ctx quiet;
+        consign_ctx_init(&quiet, NULL, NULL);
+        agent_close(&quiet, &ag);
+    } else if (started && (!cached || launched)) {
+        agent_stop(ctx, &h);
+    }
     consign_buf_free(&ag.reply);
     consign_buf_free(&pkt);
-    gpgme_key_unref(key);
-    gpgme_release(g);
-    if (started)
-        agent_stop(ctx, &h);
     home_free(&h);
     sigpipe_restore(&guard);
     return rc;

@@ -98,16 +98,62 @@ pool_path(struct consign_ctx *ctx, const char *component, const char *name, cons
 /* --- add ------------------------------------------------------------------------ */
 
 struct read_job {
+    const struct store *st;
+    const char *root, *component;
     const char *const *files;
-    struct consign_deb_info **infos;
+    struct store_pkg **newp;
+    unsigned char *linked; /* put in the pool by the reader */
     unsigned hashes;
 };
 
+static int pkg_from_info(struct consign_ctx *ctx, struct store_pkg *p,
+                         const struct consign_deb_info *info, const char *src);
+
+/* Read, hash and name one package; when its pool file is new, link it into
+ * the pool right away (undone if the batch fails), so that the pool's
+ * directories are made on every core while other files are still hashed.
+ * The parsed control data is dropped at once: memory does not grow with the
+ * batch beyond the cached stanzas. */
 static int
 read_one(struct consign_ctx *ctx, void *user, size_t i)
 {
     struct read_job *j = user;
-    return consign_deb_info_read_ext(ctx, j->files[i], j->hashes, &j->infos[i]);
+    struct consign_deb_info *info = NULL;
+    struct store_pkg *p = NULL;
+    char *full = NULL;
+    struct stat sb;
+    int rc, linked = 0;
+
+    if ((rc = consign_deb_info_read_ext(ctx, j->files[i], j->hashes, &info)))
+        goto out;
+    if (!(p = consign_calloc(ctx, 1, sizeof(*p))) ||
+        !(p->path = pool_path(ctx, j->component, consign_deb_info_get(info, "Package") ?: "",
+                              consign_deb_info_get(info, "Version") ?: "",
+                              consign_deb_info_get(info, "Architecture") ?: ""))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = pkg_from_info(ctx, p, info, j->files[i])))
+        goto out;
+    if (!store_find(j->st, p->path)) {
+        if (!(full = consign_asprintf(ctx, "%s/%s", j->root, p->path))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if ((rc = publish_link_new(ctx, j->files[i], full, &sb, &linked)))
+            goto out;
+        if (linked) {
+            store_identity_set(p, &sb);
+            j->linked[i] = 1;
+        }
+    }
+    j->newp[i] = p;
+    p = NULL;
+out:
+    consign_deb_info_free(info);
+    store_pkg_free(p);
+    free(full);
+    return rc;
 }
 
 static unsigned
@@ -214,13 +260,14 @@ consign_repo_apt_add(struct consign_ctx *ctx, const char *root,
 {
     const char *component = opts->component ? opts->component : "main";
     struct store *st = NULL;
-    struct read_job job = {files, NULL, 0};
+    struct read_job job;
     struct store_pkg **newp = NULL;
-    char **created = NULL, *full = NULL;
+    char **created = NULL, *full = NULL, **names = NULL;
     size_t ncreated = 0;
     struct stat sb;
     int rc = 0, sha512;
 
+    memset(&job, 0, sizeof(job));
     if ((rc = check_dist(ctx, "suite", opts->suite)) ||
         (rc = check_dist(ctx, "component", component)))
         goto out;
@@ -231,32 +278,26 @@ consign_repo_apt_add(struct consign_ctx *ctx, const char *root,
     if ((rc = store_open(ctx, root, STORE_APT, 1, &st)))
         goto out;
     sha512 = store_get(st, "sha512") && strcmp(store_get(st, "sha512"), "1") == 0;
-    job.hashes = hash_mask(sha512);
-    if (!(job.infos = consign_calloc(ctx, nfiles, sizeof(*job.infos))) ||
-        !(newp = consign_calloc(ctx, nfiles, sizeof(*newp))) ||
+    if (!(newp = consign_calloc(ctx, nfiles, sizeof(*newp))) ||
+        !(job.linked = consign_calloc(ctx, nfiles, 1)) ||
+        !(names = consign_calloc(ctx, 2 * nfiles, sizeof(*names))) ||
         !(created = consign_calloc(ctx, nfiles, sizeof(*created)))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    /* 1. Read every file (in parallel): nothing changes until all are good. */
-    if ((rc = store_parallel(ctx, nfiles, read_one, &job)))
+    job = (struct read_job){st, root, component, files, newp, job.linked, hash_mask(sha512)};
+    /* 1. Read every file (in parallel), new ones linked into the pool: nothing
+     * else changes until all are good, and those links go again if not. */
+    rc = store_parallel(ctx, nfiles, read_one, &job);
+    for (size_t i = 0; i < nfiles; i++)
+        if (job.linked[i] && newp[i] &&
+            !(created[ncreated++] = consign_asprintf(ctx, "%s/%s", root, newp[i]->path)) && !rc)
+            rc = CONSIGN_E_NOMEM;
+    if (rc)
         goto out;
-    /* 2. Name them and check each against the repository and the others. */
+    /* 2. Check each against the repository and the others. */
     for (size_t i = 0; i < nfiles; i++) {
-        struct store_pkg *p;
-        const struct consign_deb_info *info = job.infos[i];
-        if (!(p = newp[i] = consign_calloc(ctx, 1, sizeof(*p)))) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        if (!(p->path = pool_path(ctx, component, consign_deb_info_get(info, "Package") ?: "",
-                                  consign_deb_info_get(info, "Version") ?: "",
-                                  consign_deb_info_get(info, "Architecture") ?: ""))) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        if ((rc = pkg_from_info(ctx, p, info, files[i])))
-            goto out;
+        const struct store_pkg *p = newp[i];
         for (size_t j = 0; j < st->npkgs; j++) {
             const struct store_pkg *q = st->pkgs[j];
             if (strcmp(q->name, p->name) == 0 && strcmp(q->arch, p->arch) == 0 &&
@@ -277,11 +318,11 @@ consign_repo_apt_add(struct consign_ctx *ctx, const char *root,
                 goto out;
             }
     }
-    /* 3. Copy what is new into the pool. */
+    /* 3. Copy what is new and not linked yet into the pool. */
     for (size_t i = 0; i < nfiles; i++) {
         struct store_pkg *p = newp[i];
         int dup = 0;
-        if (store_find(st, p->path))
+        if (job.linked[i] || store_find(st, p->path))
             continue;
         for (size_t j = 0; j < i; j++)
             dup |= strcmp(newp[j]->path, p->path) == 0;
@@ -304,6 +345,11 @@ consign_repo_apt_add(struct consign_ctx *ctx, const char *root,
     /* 4. Record them. */
     for (size_t i = 0; i < nfiles; i++) {
         struct store_pkg *p = newp[i], *have = store_find(st, p->path);
+        if (!(names[2 * i] = consign_strdup(ctx, p->name)) ||
+            !(names[2 * i + 1] = consign_strdup(ctx, p->arch))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
         if (!have) {
             newp[i] = NULL;
             if ((rc = store_add(ctx, st, p)))
@@ -316,19 +362,17 @@ consign_repo_apt_add(struct consign_ctx *ctx, const char *root,
         consign_log(ctx, CONSIGN_LOG_INFO, "%s/%s: %s %s %s", opts->suite, component, have->name,
                     have->version, have->arch);
     }
-    for (size_t i = 0; i < nfiles; i++) {
-        const struct consign_deb_info *info = job.infos[i];
-        if ((rc = apply_keep(ctx, st, opts->suite, component, consign_deb_info_get(info, "Package"),
-                             consign_deb_info_get(info, "Architecture"), opts->keep)))
+    for (size_t i = 0; i < nfiles; i++)
+        if ((rc = apply_keep(ctx, st, opts->suite, component, names[2 * i], names[2 * i + 1],
+                             opts->keep)))
             goto out;
-    }
     if ((rc = store_save(ctx, st)))
         goto out;
     ncreated = 0; /* kept */
 out:
     for (size_t i = 0; i < ncreated; i++)
         if (created[i])
-            unlink(created[i]);
+            publish_unlink_new(root, created[i]);
     if (created)
         for (size_t i = 0; i < nfiles; i++)
             free(created[i]);
@@ -337,10 +381,11 @@ out:
         for (size_t i = 0; i < nfiles; i++)
             store_pkg_free(newp[i]);
     free(newp);
-    if (job.infos)
-        for (size_t i = 0; i < nfiles; i++)
-            consign_deb_info_free(job.infos[i]);
-    free(job.infos);
+    if (names)
+        for (size_t i = 0; i < 2 * nfiles; i++)
+            free(names[i]);
+    free(names);
+    free(job.linked);
     free(full);
     store_close(st);
     return rc;
@@ -1152,11 +1197,12 @@ consign_repo_apt_publish(struct consign_ctx *ctx, const char *root,
     /* 7. Clean up what no kept generation needs. */
     for (size_t i = 0; i < pb.njobs; i++)
         prune_dir(ctx, pb.st, root, pb.jobs[i].dir);
-    store_drop_files(ctx, pb.st);
+    /* Saved again only when dropped packages were forgotten: a database of
+     * thousands of packages is megabytes to write and fsync. */
+    if (store_drop_files(ctx, pb.st) && (rc = store_save(ctx, pb.st)))
+        goto out;
     if (!opts->nsuites)
         idx_cache_prune(ctx, pb.cachedir, now_real);
-    if ((rc = store_save(ctx, pb.st)))
-        goto out;
     rc = customer_files(ctx, &pb, opts);
 out:
     for (size_t i = 0; i < pb.ncomps; i++)

@@ -272,7 +272,7 @@ fmt_tag(enum idx_fmt fmt)
     case IDX_GZ:
         return "gz9";
     case IDX_XZ:
-        return "xz6";
+        return "xz6c"; /* preset 6, the dictionary cut to the chunk */
     case IDX_ZST:
         return "zst10";
     default:
@@ -360,6 +360,12 @@ chunk_compress(struct consign_ctx *ctx, enum idx_fmt fmt, const void *in, size_t
             rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "liblzma: no preset %d", XZ_CHUNK_LEVEL);
             goto out;
         }
+        /* A dictionary no larger than the chunk: the same matches can be
+         * found, but the encoder no longer sets up (and the kernel no longer
+         * zero-fills and unmaps) preset 6's 8 MiB dictionary and its match
+         * finder's tables, about 90 MiB, for every 64 KiB chunk. */
+        while (opt.dict_size / 2 >= LZMA_DICT_SIZE_MIN && opt.dict_size / 2 >= n)
+            opt.dict_size /= 2;
         filters[0].id = LZMA_FILTER_LZMA2;
         filters[0].options = &opt;
         filters[1].id = LZMA_VLI_UNKNOWN;
@@ -901,6 +907,53 @@ out:
     free(tmp);
     free(dir);
     return rc;
+}
+
+int
+publish_link_new(struct consign_ctx *ctx, const char *src, const char *dst, struct stat *sb,
+                 int *linked)
+{
+    char *dir = NULL;
+    int rc = 0;
+
+    *linked = 0;
+    /* AT_SYMLINK_FOLLOW: a package given through a symbolic link is linked
+     * itself, as a copy would take it. */
+    if (linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) < 0) {
+        if (errno != ENOENT)
+            goto out; /* EEXIST, EXDEV, EPERM...: left to publish_import */
+        if (!(dir = consign_path_dirname_dup(ctx, dst))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if ((rc = consign_mkdirs(ctx, dir, 0755)))
+            goto out;
+        if (linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) < 0)
+            goto out;
+    }
+    if (stat(dst, sb) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", dst);
+        unlink(dst);
+        goto out;
+    }
+    *linked = 1;
+out:
+    free(dir);
+    return rc;
+}
+
+void
+publish_unlink_new(const char *root, char *path)
+{
+    size_t keep = strlen(root) + 5; /* ROOT/pool, ROOT/Packages stay */
+
+    if (unlink(path) < 0 && errno != ENOENT)
+        return;
+    for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (strlen(path) <= keep || rmdir(path) < 0)
+            break;
+    }
 }
 
 int

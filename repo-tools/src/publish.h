@@ -6,6 +6,7 @@
 #define CONSIGN_REPO_PUBLISH_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "consign/buf.h"
@@ -87,6 +88,17 @@ int publish_link_replace(struct consign_ctx *ctx, const char *src, const char *d
  * mtime, through a temporary file and rename. A hard link is used when src
  * and dst share a file system. */
 int publish_import(struct consign_ctx *ctx, const char *src, const char *dst);
+
+/* Hard-link src to dst (its directories made as needed) when dst does not
+ * exist yet and both share a file system: how add puts packages in the pool
+ * while other packages are still being read. *linked says whether it did (sb
+ * then describes dst); when not, the caller imports the file later. */
+int publish_link_new(struct consign_ctx *ctx, const char *src, const char *dst, struct stat *sb,
+                     int *linked);
+
+/* Undo an add's new pool file: unlink path (under root) and the directories
+ * it leaves empty. path is changed. */
+void publish_unlink_new(const char *root, char *path);
 
 /* Before tmp replaces path: give tmp a modification time later than path's
  * (now, or path's + 1 s when path is as new), so that web servers, which

@@ -411,9 +411,11 @@ store_drop_del(struct store *st, const char *path)
 }
 
 /* Delete pool files no package lists any more, and their empty directories. */
-void
+size_t
 store_drop_files(struct consign_ctx *ctx, struct store *st)
 {
+    size_t before = st->ndrops;
+
     for (size_t i = st->ndrops; i-- > 0;) {
         char *full;
         if (store_find(st, st->drops[i]))
@@ -430,6 +432,7 @@ store_drop_files(struct consign_ctx *ctx, struct store *st)
         }
         free(full);
     }
+    return before - st->ndrops;
 }
 
 /* --- loading ------------------------------------------------------------------ */
@@ -780,11 +783,15 @@ write_db(struct consign_ctx *ctx, int fd, void *user)
                                          p->members[j].component)))
                 goto out;
         for (int j = 0; j < STORE_BLOBS; j++) {
-            if ((rc = put(ctx, fd, &b, st->dbpath, 1)))
+            /* Small entries go through the buffer (one write per MiB, not
+             * three per package); large ones straight from the mapping. */
+            if (p->bloblen[j] < (64u << 10)) {
+                if (p->bloblen[j] && (rc = consign_buf_append(ctx, &b, p->blob[j], p->bloblen[j])))
+                    goto out;
+            } else if ((rc = put(ctx, fd, &b, st->dbpath, 1)) ||
+                       (rc = consign_write_all(ctx, fd, p->blob[j], p->bloblen[j], st->dbpath))) {
                 goto out;
-            if (p->bloblen[j] &&
-                (rc = consign_write_all(ctx, fd, p->blob[j], p->bloblen[j], st->dbpath)))
-                goto out;
+            }
             store_blob_release(st, p, j);
         }
         if ((rc = consign_buf_puts(ctx, &b, "\n")) || (rc = put(ctx, fd, &b, st->dbpath, 0)))

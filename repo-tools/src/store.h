@@ -113,8 +113,9 @@ int store_gen_keeps(const struct store *st, const char *dir, const char *name);
 int store_drop_add(struct consign_ctx *ctx, struct store *st, const char *path);
 void store_drop_del(struct store *st, const char *path);
 /* After a switch: delete the pool files no package lists any more (and their
- * emptied directories), forgetting those dropped. */
-void store_drop_files(struct consign_ctx *ctx, struct store *st);
+ * emptied directories), forgetting those dropped. Returns how many were
+ * forgotten: the database needs saving again only then. */
+size_t store_drop_files(struct consign_ctx *ctx, struct store *st);
 
 /* Run fn(ctx, user, i) for i < n on up to the machine's CPUs (at most 8)
  * threads, each with a context of its own. On failure the error of the

@@ -70,15 +70,71 @@ evr_cmp(const char *a, const char *b)
 /* --- add ------------------------------------------------------------------------ */
 
 struct read_job {
+    const struct store *st;
+    const char *root;
     const char *const *files;
-    struct consign_rpm_info **infos;
+    struct store_pkg **newp;
+    unsigned char *linked; /* put in the pool by the reader */
 };
 
+static char *pool_path(struct consign_ctx *ctx, const struct consign_rpm_info *info);
+static int pkg_from_info(struct consign_ctx *ctx, struct store_pkg *p,
+                         const struct consign_rpm_info *info, long long mtime);
+
+/* Read, hash and name one package and make its cached fragments; when its
+ * pool file is new, link it into the pool right away (undone if the batch
+ * fails), so that the pool's directories are made on every core while other
+ * files are still hashed. The parsed header is dropped at once: a batch of
+ * thousands never holds more than the fragments the database keeps. */
 static int
 read_one(struct consign_ctx *ctx, void *user, size_t i)
 {
     struct read_job *j = user;
-    return consign_rpm_info_read(ctx, j->files[i], &j->infos[i]);
+    struct consign_rpm_info *info = NULL;
+    struct store_pkg *p = NULL;
+    char *full = NULL;
+    struct stat sb;
+    int rc, linked = 0;
+
+    if ((rc = consign_rpm_info_read(ctx, j->files[i], &info)))
+        goto out;
+    if (!(p = consign_calloc(ctx, 1, sizeof(*p))) || !(p->path = pool_path(ctx, info))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if (!store_token_ok(p->path, 1)) {
+        rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: name not usable in a path", j->files[i]);
+        goto out;
+    }
+    if (stat(j->files[i], &sb) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", j->files[i]);
+        goto out;
+    }
+    if ((rc = pkg_from_info(ctx, p, info, (long long)sb.st_mtim.tv_sec))) {
+        rc = consign_err_context(ctx, rc, "%s", j->files[i]);
+        goto out;
+    }
+    consign_rpm_info_free(info);
+    info = NULL;
+    if (!store_find(j->st, p->path)) {
+        if (!(full = consign_asprintf(ctx, "%s/%s", j->root, p->path))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if ((rc = publish_link_new(ctx, j->files[i], full, &sb, &linked)))
+            goto out;
+        if (linked) {
+            store_identity_set(p, &sb);
+            j->linked[i] = 1;
+        }
+    }
+    j->newp[i] = p;
+    p = NULL;
+out:
+    consign_rpm_info_free(info);
+    store_pkg_free(p);
+    free(full);
+    return rc;
 }
 
 static char *
@@ -191,47 +247,39 @@ consign_repo_yum_add(struct consign_ctx *ctx, const char *root,
                      size_t nfiles)
 {
     struct store *st = NULL;
-    struct read_job job = {files, NULL};
+    struct read_job job;
     struct store_pkg **newp = NULL;
-    char **created = NULL, *full = NULL;
+    char **created = NULL, *full = NULL, **names = NULL;
     size_t ncreated = 0;
     struct stat sb;
     int rc = 0;
 
+    memset(&job, 0, sizeof(job));
     if (!nfiles) {
         rc = consign_fail(ctx, CONSIGN_E_USAGE, "no packages given");
         goto out;
     }
     if ((rc = store_open(ctx, root, STORE_YUM, 1, &st)))
         goto out;
-    if (!(job.infos = consign_calloc(ctx, nfiles, sizeof(*job.infos))) ||
-        !(newp = consign_calloc(ctx, nfiles, sizeof(*newp))) ||
+    if (!(newp = consign_calloc(ctx, nfiles, sizeof(*newp))) ||
+        !(job.linked = consign_calloc(ctx, nfiles, 1)) ||
+        !(names = consign_calloc(ctx, 2 * nfiles, sizeof(*names))) ||
         !(created = consign_calloc(ctx, nfiles, sizeof(*created)))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    if ((rc = store_parallel(ctx, nfiles, read_one, &job)))
+    job = (struct read_job){st, root, files, newp, job.linked};
+    /* Read every file (in parallel), new ones linked into the pool: nothing
+     * else changes until all are good, and those links go again if not. */
+    rc = store_parallel(ctx, nfiles, read_one, &job);
+    for (size_t i = 0; i < nfiles; i++)
+        if (job.linked[i] && newp[i] &&
+            !(created[ncreated++] = consign_asprintf(ctx, "%s/%s", root, newp[i]->path)) && !rc)
+            rc = CONSIGN_E_NOMEM;
+    if (rc)
         goto out;
     for (size_t i = 0; i < nfiles; i++) {
-        struct store_pkg *p;
-        const struct consign_rpm_info *info = job.infos[i];
-        if (!(p = newp[i] = consign_calloc(ctx, 1, sizeof(*p))) ||
-            !(p->path = pool_path(ctx, info))) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        if (!store_token_ok(p->path, 1)) {
-            rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: name not usable in a path", files[i]);
-            goto out;
-        }
-        if (stat(files[i], &sb) < 0) {
-            rc = consign_fail_errno(ctx, errno, "%s", files[i]);
-            goto out;
-        }
-        if ((rc = pkg_from_info(ctx, p, info, (long long)sb.st_mtim.tv_sec))) {
-            rc = consign_err_context(ctx, rc, "%s", files[i]);
-            goto out;
-        }
+        const struct store_pkg *p = newp[i];
         for (size_t j = 0; j < st->npkgs; j++) {
             const struct store_pkg *q = st->pkgs[j];
             if (strcmp(q->name, p->name) == 0 && strcmp(q->arch, p->arch) == 0 &&
@@ -254,7 +302,7 @@ consign_repo_yum_add(struct consign_ctx *ctx, const char *root,
     for (size_t i = 0; i < nfiles; i++) {
         struct store_pkg *p = newp[i];
         int dup = 0;
-        if (store_find(st, p->path))
+        if (job.linked[i] || store_find(st, p->path))
             continue;
         for (size_t j = 0; j < i; j++)
             dup |= strcmp(newp[j]->path, p->path) == 0;
@@ -276,7 +324,12 @@ consign_repo_yum_add(struct consign_ctx *ctx, const char *root,
     }
     for (size_t i = 0; i < nfiles; i++) {
         struct store_pkg *p = newp[i];
-        if (!p || store_find(st, p->path))
+        if (!(names[2 * i] = consign_strdup(ctx, p->name)) ||
+            !(names[2 * i + 1] = consign_strdup(ctx, p->arch))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if (store_find(st, p->path))
             continue;
         newp[i] = NULL;
         /* YUM has no suites: one member marks the package as listed. */
@@ -285,8 +338,7 @@ consign_repo_yum_add(struct consign_ctx *ctx, const char *root,
         consign_log(ctx, CONSIGN_LOG_INFO, "%s %s %s", p->name, p->version, p->arch);
     }
     for (size_t i = 0; i < nfiles; i++)
-        if ((rc = apply_keep(ctx, st, consign_rpm_info_name(job.infos[i]),
-                             consign_rpm_info_arch(job.infos[i]), opts ? opts->keep : 0)))
+        if ((rc = apply_keep(ctx, st, names[2 * i], names[2 * i + 1], opts ? opts->keep : 0)))
             goto out;
     if ((rc = store_save(ctx, st)))
         goto out;
@@ -294,7 +346,7 @@ consign_repo_yum_add(struct consign_ctx *ctx, const char *root,
 out:
     for (size_t i = 0; i < ncreated; i++)
         if (created[i])
-            unlink(created[i]);
+            publish_unlink_new(root, created[i]);
     if (created)
         for (size_t i = 0; i < nfiles; i++)
             free(created[i]);
@@ -303,10 +355,11 @@ out:
         for (size_t i = 0; i < nfiles; i++)
             store_pkg_free(newp[i]);
     free(newp);
-    if (job.infos)
-        for (size_t i = 0; i < nfiles; i++)
-            consign_rpm_info_free(job.infos[i]);
-    free(job.infos);
+    if (names)
+        for (size_t i = 0; i < 2 * nfiles; i++)
+            free(names[i]);
+    free(names);
+    free(job.linked);
     free(full);
     store_close(st);
     return rc;
@@ -687,10 +740,11 @@ consign_repo_yum_publish(struct consign_ctx *ctx, const char *root,
         if (d)
             closedir(d);
     }
-    store_drop_files(ctx, yp.st);
-    idx_cache_prune(ctx, yp.cachedir, now_real);
-    if ((rc = store_save(ctx, yp.st)))
+    /* Saved again only when dropped packages were forgotten: a database of
+     * thousands of packages is megabytes to write and fsync. */
+    if (store_drop_files(ctx, yp.st) && (rc = store_save(ctx, yp.st)))
         goto out;
+    idx_cache_prune(ctx, yp.cachedir, now_real);
     rc = customer_files(ctx, root, opts);
 out:
     for (size_t i = 0; i < 3; i++) {

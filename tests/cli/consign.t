@@ -11,6 +11,7 @@ Commands:
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
   repo      build and publish signed APT and YUM repositories
+  sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
 
 Options:
@@ -30,6 +31,7 @@ Commands:
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
   repo      build and publish signed APT and YUM repositories
+  sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
 
 Options:

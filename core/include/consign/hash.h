@@ -1,5 +1,6 @@
-/* consign core: message digests (streaming), through OpenSSL's EVP interface.
- * OpenSSL errors are translated here and never reach callers. */
+/* consign core: message digests (streaming). Two backends behind one API:
+ * OpenSSL's EVP (hash.c) for consign, Nettle (hash_nettle.c) for the static
+ * on-target programs. Backend errors are translated there and never reach callers. */
 #ifndef CONSIGN_HASH_H
 #define CONSIGN_HASH_H
 

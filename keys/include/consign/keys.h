@@ -123,7 +123,9 @@ struct consign_sign_job {
 
 /* Make several signatures with the active key in one gpg-agent session (a
  * repository's InRelease and Release.gpg for each suite). On failure every
- * out is left as it was. */
+ * out is left as it was. The key's facts and the agent's socket are cached
+ * in DIR/signer.cache (valid while DIR/active and the GnuPG home's keyring and
+ * trust database are unchanged), so a signing needs no key listing. */
 int consign_keys_sign_batch(struct consign_ctx *ctx, const char *keydir,
                             const struct consign_secret *passphrase,
                             const struct consign_sign_job *jobs, size_t njobs);

@@ -32,12 +32,14 @@ final class Settings {
                     "token",
                     "health_port",
                     "heartbeat_ms",
+                    "proxy_pac_url",
                     "proxy_host",
                     "proxy_port",
                     "proxy_user",
                     "proxy_password",
                     "server_url",
                     "channel",
+                    "agent_id",
                     "auto_update");
 
     private final Map<String, String> values = new LinkedHashMap<>();

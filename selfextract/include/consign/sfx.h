@@ -1,0 +1,108 @@
+/* consign sfx: the self-extracting installer format (docs/internals/sfx-format.md).
+ *
+ *   [stub ELF][payload: one zstd-compressed tar stream][info block]
+ *   [M: fixed header with offsets, sizes and the SHA-256 of everything before M]
+ *   [OpenPGP v4 detached signature of M][the signer's public key (binary)]
+ *   [footer: magic and the three lengths]
+ *
+ * The reader trusts nothing before the signature over M checks out against
+ * the embedded key; only then does it use M's offsets, hash the file in one
+ * streaming pass and compare. The info block (product, version, EULA) sits
+ * inside the hashed region, so what is shown is what was signed. */
+#ifndef CONSIGN_SFX_H
+#define CONSIGN_SFX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consign/error.h"
+#include "consign/fileio.h"
+
+#define CONSIGN_SFX_MAGIC        "consign-sfx-v1\n" /* 16 bytes with the NUL */
+#define CONSIGN_SFX_FOOTER_MAGIC "CSFXEND1"         /* 8 bytes, no NUL */
+#define CONSIGN_SFX_M_LEN        160
+#define CONSIGN_SFX_FOOTER_LEN   32
+#define CONSIGN_SFX_SIG_MAX      4096
+#define CONSIGN_SFX_KEY_MAX      (64 * 1024)
+#define CONSIGN_SFX_INFO_MAX     (1024 * 1024)
+#define CONSIGN_SFX_WINDOW_LOG   23 /* zstd window: 8 MiB, so the stub stays under 16 MiB */
+
+/* What M says (little-endian on disk; see the format page). */
+struct consign_sfx_header {
+    uint32_t version;
+    uint64_t stub_size;
+    uint64_t payload_off, payload_size; /* compressed bytes */
+    uint64_t payload_raw;               /* tar bytes: the decompression limit */
+    uint64_t payload_files;             /* sum of file sizes in the tar */
+    uint64_t payload_entries;
+    uint64_t info_off, info_size;
+    uint64_t hashed_end;      /* = info_off + info_size = offset of M */
+    unsigned char sha256[32]; /* of bytes [0, hashed_end) */
+    unsigned char fpr[20];    /* the signer's v4 fingerprint */
+};
+
+/* The info block, parsed (only after verification). Strings are owned by the
+ * consign_sfx object. */
+struct consign_sfx_info {
+    const char *name, *version, *summary, *vendor, *homepage, *arch;
+    const char *eula; /* NULL when the product has none */
+    size_t eula_len;
+    int token_required; /* settings.token: required */
+    int proxy;          /* settings.proxy */
+    int auto_update;    /* settings.auto_update: default of the question */
+    long long built;    /* build time (SOURCE_DATE_EPOCH when set) */
+};
+
+struct consign_sfx;
+
+/* Read the footer, M, signature and key of the file open on fd; check the
+ * key's fingerprint is the one M names and the signature over M. Nothing
+ * else of the file is trusted or parsed yet. */
+int consign_sfx_open(struct consign_ctx *ctx, int fd, struct consign_sfx **out);
+void consign_sfx_free(struct consign_sfx *s);
+const struct consign_sfx_header *consign_sfx_header_get(const struct consign_sfx *s);
+/* 40 upper-case hex digits of the signer's fingerprint. */
+const char *consign_sfx_signer(const struct consign_sfx *s);
+/* Signature time, seconds since 1970. */
+long long consign_sfx_signed_at(const struct consign_sfx *s);
+
+/* One streaming pass over [0, hashed_end): SHA-256 compared with M; keeps and
+ * parses the info block. Fails with CONSIGN_E_BAD_SIGNATURE on a mismatch. */
+int consign_sfx_verify(struct consign_ctx *ctx, struct consign_sfx *s);
+/* Valid after consign_sfx_verify. */
+const struct consign_sfx_info *consign_sfx_info_get(const struct consign_sfx *s);
+
+/* Second pass: decompresses the payload and hands the tar bytes to sink,
+ * never more than M's payload_raw. The file is hashed again on the way and
+ * the result compared at the end, so a file changed since consign_sfx_verify
+ * fails here (before the caller commits anything). */
+int consign_sfx_payload(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn sink,
+                        void *user);
+
+/* --- building (host side) ---------------------------------------------- */
+
+struct consign_secret;
+struct consign_product;
+
+struct consign_sfx_build_opts {
+    const char *stub_path;     /* the static stub to put first */
+    const char *launcher_path; /* the static launcher shipped as NAME-launch */
+    const char *keydir;
+    const struct consign_secret *passphrase;
+    int level;   /* zstd level, 1..19; 0: 19 */
+    int threads; /* zstd workers; 0: number of CPUs */
+};
+
+/* Build NAME.bin from a product: the agent's and the runtime's files, the
+ * launch file, launcher, systemd unit and SysV script, as one tar stream.
+ * Written atomically to out. SOURCE_DATE_EPOCH makes it reproducible. */
+int consign_sfx_build(struct consign_ctx *ctx, const struct consign_product *product,
+                      const struct consign_sfx_build_opts *o, const char *out);
+
+/* Build from a ready tar file (tests: hostile payloads), with the product's
+ * info block. */
+int consign_sfx_build_raw(struct consign_ctx *ctx, const struct consign_product *product,
+                          const struct consign_sfx_build_opts *o, const char *tar_path,
+                          const char *out);
+
+#endif

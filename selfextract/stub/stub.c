@@ -1,0 +1,1164 @@
+/* The .bin stub, and the on-target tool it becomes once installed.
+ *
+ * One static program, three names:
+ *   NAME-V.bin        verify, show the EULA, ask, install or upgrade (docs/sfx-stub.md)
+ *   NAME-config       show or change the settings of an installed agent
+ *   NAME-uninstall    remove the agent (keeps /var/opt/NAME unless --purge)
+ * The install itself is the install core's (consign/install.h); this file
+ * only talks to the user. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "consign/buf.h"
+#include "consign/extract.h"
+#include "consign/fileio.h"
+#include "consign/install.h"
+#include "consign/secret.h"
+#include "consign/sfx.h"
+#include "consign/tar.h"
+
+#define TOOL_BIN    "consign-target"
+#define LINE_MAX_IN 4096
+
+enum mode { MODE_INSTALL, MODE_CONFIG, MODE_UNINSTALL };
+
+struct opts {
+    int help, info, list, check, noexec, keep, uninstall, purge, accept_eula, quiet, yes;
+    const char *target, *root, *token_file, *token, *pac, *host, *port, *user, *pass_file;
+    const char *auto_update, *response_file, *save_response, *trust_new_key, *expect_signer;
+};
+
+static const char *prog = "installer";
+static int quiet;
+
+/* A damaged stub may crash before its own hash check can run: say so
+ * plainly instead of dying with a bare "Segmentation fault". Nothing is
+ * written before verification, so there is nothing to undo. */
+static void
+on_crash(int sig)
+{
+    static const char msg[] = "error: this installer is damaged (it crashed while checking "
+                              "itself); nothing was installed. Download it again.\n";
+    (void)sig;
+    if (write(2, msg, sizeof(msg) - 1) < 0)
+        _exit(1);
+    _exit(1);
+}
+
+static void
+catch_crashes(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_ONSTACK; /* when the static stub's entry set one up */
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+#ifdef CONSIGN_STUB_EARLY_ENTRY
+    alarm(0); /* the start-up watchdog of consign_stub_entry */
+    signal(SIGALRM, SIG_DFL);
+#endif
+}
+
+#ifdef CONSIGN_STUB_EARLY_ENTRY
+/* The static stub's entry point (linked with -e consign_stub_entry): before
+ * the C library starts, whose start-up code and constructors (nettle's CPU
+ * dispatch) a damaged file may have broken, install a crash handler with raw
+ * system calls, on an alternate stack (a runaway recursion still reaches
+ * it), and an alarm in 10 s for a start-up that loops; then go on to the
+ * usual _start with the stack and %rdx untouched. The handler uses neither
+ * libc nor TLS: write(2), exit_group(1). main() cancels the alarm and
+ * replaces the handler with on_crash, which keeps the alternate stack.
+ * x86_64 Linux only. */
+__asm__(".pushsection .bss\n"
+        ".balign 16\n"
+        "consign_early_stack:\n"
+        "  .zero 32768\n"
+        ".popsection\n"
+        ".pushsection .rodata\n"
+        "consign_early_msg:\n"
+        "  .ascii \"error: this installer is damaged (it crashed while checking itself); \"\n"
+        "  .ascii \"nothing was installed. Download it again.\\n\"\n"
+        "consign_early_msg_end:\n"
+        ".popsection\n"
+        ".pushsection .text\n"
+        ".globl consign_stub_entry\n"
+        ".type consign_stub_entry, @function\n"
+        "consign_stub_entry:\n"
+        "  mov %rdx, %r12\n"
+        "  sub $64, %rsp\n" /* below argc: struct kernel_sigaction, stack_t */
+        "  lea consign_early_stack(%rip), %rax\n"
+        "  mov %rax, 32(%rsp)\n"    /* ss_sp */
+        "  movq $0, 40(%rsp)\n"     /* ss_flags */
+        "  movq $32768, 48(%rsp)\n" /* ss_size */
+        "  mov $131, %eax\n"        /* sigaltstack(&ss, NULL) */
+        "  lea 32(%rsp), %rdi\n"
+        "  xor %esi, %esi\n"
+        "  syscall\n"
+        "  lea consign_early_crash(%rip), %rax\n"
+        "  mov %rax, 0(%rsp)\n"                /* sa_handler */
+        "  movq $0x0c000000, 8(%rsp)\n"        /* sa_flags: SA_RESTORER | SA_ONSTACK */
+        "  mov %rax, 16(%rsp)\n"               /* sa_restorer (never returned to) */
+        "  movq $0, 24(%rsp)\n"                /* sa_mask */
+        "  .irp sig, 4, 6, 7, 8, 11, 14, 31\n" /* ILL ABRT BUS FPE SEGV ALRM SYS */
+        "  mov $13, %eax\n"                    /* rt_sigaction(sig, &act, NULL, 8) */
+        "  mov $\\sig, %edi\n"
+        "  mov %rsp, %rsi\n"
+        "  xor %edx, %edx\n"
+        "  mov $8, %r10d\n"
+        "  syscall\n"
+        "  .endr\n"
+        "  add $64, %rsp\n"
+        "  mov $37, %eax\n" /* alarm(10) */
+        "  mov $10, %edi\n"
+        "  syscall\n"
+        "  mov %r12, %rdx\n"
+        "  xor %r12d, %r12d\n"
+        "  jmp _start\n"
+        ".size consign_stub_entry, .-consign_stub_entry\n"
+        "consign_early_crash:\n"
+        "  mov $1, %eax\n" /* write(2, msg, len) */
+        "  mov $2, %edi\n"
+        "  lea consign_early_msg(%rip), %rsi\n"
+        "  mov $(consign_early_msg_end - consign_early_msg), %edx\n"
+        "  syscall\n"
+        "  mov $231, %eax\n" /* exit_group(1) */
+        "  mov $1, %edi\n"
+        "  syscall\n"
+        "  hlt\n"
+        ".popsection\n");
+#endif
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+say(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (quiet)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+static void
+log_stderr(void *user, enum consign_log_level level, const char *msg)
+{
+    (void)user;
+    if (level > CONSIGN_LOG_WARN && quiet)
+        return;
+    fprintf(stderr, "%s: %s%s\n", prog,
+            level == CONSIGN_LOG_ERROR  ? "error: "
+            : level == CONSIGN_LOG_WARN ? "warning: "
+                                        : "",
+            msg);
+}
+
+static int
+fail(struct consign_ctx *ctx, int rc, const char *what)
+{
+    fprintf(stderr, "%s: error: %s%s%s\n", prog, what ? what : "", what ? ": " : "",
+            consign_err_msg(ctx));
+    return consign_exit_class(rc) ? consign_exit_class(rc) : 1;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    return 2;
+}
+
+/* ---- terminal ------------------------------------------------------------ */
+
+static int interactive_in;
+
+/* One line from stdin without its newline; echo off for secrets. NULL at EOF. */
+static char *
+ask(const char *prompt, int secret)
+{
+    static char line[LINE_MAX_IN];
+    struct termios old, noecho;
+    int restored = 1;
+    size_t n;
+
+    fputs(prompt, stdout);
+    fflush(stdout);
+    if (secret && isatty(0) && tcgetattr(0, &old) == 0) {
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)ECHO;
+        noecho.c_lflag |= ECHONL;
+        restored = tcsetattr(0, TCSAFLUSH, &noecho) != 0;
+    }
+    if (!fgets(line, sizeof(line), stdin)) {
+        if (!restored)
+            tcsetattr(0, TCSAFLUSH, &old);
+        return NULL;
+    }
+    if (!restored)
+        tcsetattr(0, TCSAFLUSH, &old);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+static int
+ask_yes_no(const char *prompt, int def)
+{
+    for (;;) {
+        char *a = ask(prompt, 0);
+        if (!a)
+            return def;
+        if (!a[0])
+            return def;
+        if (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0)
+            return 1;
+        if (strcasecmp(a, "n") == 0 || strcasecmp(a, "no") == 0)
+            return 0;
+        printf("Please answer yes or no.\n");
+    }
+}
+
+/* A pager of our own: the stub runs where `less` may not exist. */
+static void
+page(const char *text, size_t len)
+{
+    struct winsize ws;
+    int rows = 24, shown = 0;
+    size_t i = 0;
+
+    if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 4)
+        rows = ws.ws_row;
+    while (i < len) {
+        size_t e = i;
+        while (e < len && text[e] != '\n')
+            e++;
+        fwrite(text + i, 1, e - i, stdout);
+        fputc('\n', stdout);
+        i = e + 1;
+        if (++shown >= rows - 2 && i < len && isatty(0) && isatty(1)) {
+            char *a = ask("-- More -- (Enter: next page, q: end) ", 0);
+            shown = 0;
+            if (!a || a[0] == 'q' || a[0] == 'Q')
+                break;
+        }
+    }
+    fflush(stdout);
+}
+
+/* ---- settings from the user -------------------------------------------- */
+
+static char *
+upper_env_name(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), i;
+    char *s = malloc(n + strlen(suffix) + 2);
+
+    if (!s)
+        return NULL;
+    for (i = 0; i < n; i++)
+        s[i] = name[i] == '-' || name[i] == '.' || name[i] == '+'
+                   ? '_'
+                   : (char)(('a' <= name[i] && name[i] <= 'z') ? name[i] - 32 : name[i]);
+    s[n] = '_';
+    memcpy(s + n + 1, suffix, strlen(suffix) + 1); /* sized above */
+    return s;
+}
+
+static int
+set_from_secret_file(struct consign_ctx *ctx, struct consign_conf *c, const char *key,
+                     const char *file)
+{
+    struct consign_secret *s = NULL;
+    int rc;
+
+    if ((rc = consign_secret_from_file(ctx, file, &s)))
+        return rc;
+    rc = consign_conf_set(ctx, c, key, s->data);
+    consign_secret_free(s);
+    return rc;
+}
+
+static int
+set_from_env(struct consign_ctx *ctx, struct consign_conf *c, const char *key, const char *name,
+             const char *suffix)
+{
+    struct consign_secret *s = NULL;
+    char *var = upper_env_name(name, suffix);
+    int rc = 0;
+
+    if (!var)
+        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+    if (consign_secret_from_env(ctx, var, &s) == 0) {
+        rc = consign_conf_set(ctx, c, key, s->data);
+        consign_secret_free(s);
+    } else
+        consign_err_clear(ctx);
+    free(var);
+    return rc;
+}
+
+/* A response file: the same keys as the settings, plus accept_eula. */
+static int
+read_response(struct consign_ctx *ctx, const char *path, struct consign_conf *c, int *accept)
+{
+    char *data = NULL, *line, *next;
+    size_t len = 0;
+    int rc, lineno = 0;
+
+    if ((rc = consign_file_read(ctx, path, 64 * 1024, &data, &len)))
+        return rc;
+    for (line = data; !rc && line && *line; line = next) {
+        char *eq;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        if (!(eq = strchr(line, '='))) {
+            rc = consign_fail(ctx, CONSIGN_E_SYNTAX, "%s line %d: not key=value", path, lineno);
+            break;
+        }
+        *eq++ = '\0';
+        if (strcmp(line, "accept_eula") == 0)
+            *accept = strcmp(eq, "yes") == 0;
+        else if ((rc = consign_conf_set(ctx, c, line, eq)))
+            rc = consign_err_context(ctx, rc, "%s line %d", path, lineno);
+    }
+    explicit_bzero(data, len);
+    free(data);
+    return rc;
+}
+
+static int
+save_response(struct consign_ctx *ctx, const char *path, const struct consign_conf *c)
+{
+    struct consign_buf b;
+    size_t i;
+    int rc;
+
+    consign_buf_init(&b, 128 * 1024);
+    rc = consign_buf_puts(ctx, &b,
+                          "# Answers of an install, for --response-file. It holds secrets: "
+                          "keep it 0600.\naccept_eula=yes\n");
+    for (i = 0; !rc && i < c->n; i++)
+        rc = consign_buf_printf(ctx, &b, "%s=%s\n", c->items[i].key, c->items[i].value);
+    if (!rc)
+        rc = consign_file_write_atomic(ctx, path, b.data, b.len, 0600);
+    consign_buf_free_secure(&b);
+    return rc;
+}
+
+/* Ask for what is missing, on a terminal. cur: the installed settings. */
+static int
+prompt_settings(struct consign_ctx *ctx, const struct consign_sfx_info *info, int want_proxy,
+                int want_auto, const struct consign_conf *cur, struct consign_conf *c)
+{
+    char *a;
+    int rc;
+
+    if (!consign_conf_get(c, "token")) {
+        int have = consign_conf_get(cur, "token") != NULL;
+        for (;;) {
+            a = ask(have                   ? "Install token (Enter keeps the current one): "
+                    : info->token_required ? "Install token: "
+                                           : "Install token (optional): ",
+                    1);
+            if (!a)
+                return consign_fail(ctx, CONSIGN_E_USAGE, "no answer for the install token");
+            if (!a[0] && (have || !info->token_required))
+                break;
+            if (a[0] && (rc = consign_conf_set(ctx, c, "token", a)) == 0) {
+                explicit_bzero(a, strlen(a));
+                break;
+            }
+            if (a[0])
+                printf("%s\n", consign_err_msg(ctx));
+            consign_err_clear(ctx);
+        }
+    }
+    if (want_proxy && !consign_conf_get(c, "proxy_pac_url") && !consign_conf_get(c, "proxy_host")) {
+        a = ask("Proxy: [n]one, [p]AC URL, or [m]anual host and port? [n] ", 0);
+        if (a && (a[0] == 'p' || a[0] == 'P')) {
+            while ((a = ask("PAC URL: ", 0)) && consign_conf_set(ctx, c, "proxy_pac_url", a) != 0) {
+                printf("%s\n", consign_err_msg(ctx));
+                consign_err_clear(ctx);
+            }
+        } else if (a && (a[0] == 'm' || a[0] == 'M')) {
+            while ((a = ask("Proxy host: ", 0)) && consign_conf_set(ctx, c, "proxy_host", a) != 0) {
+                printf("%s\n", consign_err_msg(ctx));
+                consign_err_clear(ctx);
+            }
+            while ((a = ask("Proxy port: ", 0)) && consign_conf_set(ctx, c, "proxy_port", a) != 0) {
+                printf("%s\n", consign_err_msg(ctx));
+                consign_err_clear(ctx);
+            }
+            a = ask("Proxy user (Enter: none): ", 0);
+            if (a && a[0]) {
+                if ((rc = consign_conf_set(ctx, c, "proxy_user", a)))
+                    return rc;
+                a = ask("Proxy password: ", 1);
+                if (a && a[0]) {
+                    rc = consign_conf_set(ctx, c, "proxy_password", a);
+                    explicit_bzero(a, strlen(a));
+                    if (rc)
+                        return rc;
+                }
+            }
+        }
+    }
+    if (want_auto && !consign_conf_get(c, "auto_update")) {
+        int yes = ask_yes_no("Enable automatic updates? [Y/n] ", 1);
+        if ((rc = consign_conf_set(ctx, c, "auto_update", yes ? "yes" : "no")))
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- finding ourselves ---------------------------------------------------- */
+
+static int
+open_self(const char *argv0)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+    /* An empty chroot has no /proc: fall back to the path we were run by. */
+    if (fd < 0 && argv0 && strchr(argv0, '/'))
+        fd = open(argv0, O_RDONLY | O_CLOEXEC);
+    return fd;
+}
+
+/* The install root of an installed tool: the part of its path before
+ * /opt/NAME/versions/. */
+static char *
+root_of_self(const char *name)
+{
+    char exe[PATH_MAX], pat[CONSIGN_NAME_MAX + 32], *at;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0)
+        return strdup("");
+    exe[n] = '\0';
+    snprintf(pat, sizeof(pat), "/opt/%s/versions/", name);
+    if (!(at = strstr(exe, pat)))
+        return strdup("");
+    *at = '\0';
+    return strdup(exe);
+}
+
+/* ---- option parsing -------------------------------------------------------- */
+
+static int
+take(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } vals[] = {
+#define V(n, f) {n, offsetof(struct opts, f)}
+        V("--target", target),
+        V("--root", root),
+        V("--token-file", token_file),
+        V("--token", token),
+        V("--proxy-pac-url", pac),
+        V("--proxy-host", host),
+        V("--proxy-port", port),
+        V("--proxy-user", user),
+        V("--proxy-password-file", pass_file),
+        V("--auto-update", auto_update),
+        V("--response-file", response_file),
+        V("--save-response", save_response),
+        V("--trust-new-key", trust_new_key),
+        V("--expect-signer", expect_signer),
+#undef V
+    };
+    static const struct {
+        const char *name;
+        size_t off;
+    } flags[] = {
+#define F(n, f) {n, offsetof(struct opts, f)}
+        F("--help", help),
+        F("-h", help),
+        F("--info", info),
+        F("--list", list),
+        F("--check", check),
+        F("--noexec", noexec),
+        F("--keep", keep),
+        F("--uninstall", uninstall),
+        F("--purge", purge),
+        F("--accept-eula", accept_eula),
+        F("--accept", accept_eula),
+        F("--quiet", quiet),
+        F("-q", quiet),
+        F("--yes", yes),
+        F("-y", yes),
+#undef F
+    };
+    int i;
+    size_t k;
+
+    for (i = 1; i < argc; i++) {
+        int done = 0;
+        for (k = 0; !done && k < sizeof(flags) / sizeof(flags[0]); k++)
+            if (strcmp(argv[i], flags[k].name) == 0) {
+                *(int *)((char *)o + flags[k].off) = 1;
+                done = 1;
+            }
+        for (k = 0; !done && k < sizeof(vals) / sizeof(vals[0]); k++) {
+            const char *v = NULL;
+            int t = take(argc, argv, &i, vals[k].name, &v);
+            if (t < 0)
+                return usage_error("%s needs a value", vals[k].name);
+            if (t > 0) {
+                *(const char **)((char *)o + vals[k].off) = v;
+                done = 1;
+            }
+        }
+        if (!done)
+            return usage_error("unknown argument '%s'", argv[i]);
+    }
+    return 0;
+}
+
+/* ---- installer ---------------------------------------------------------- */
+
+static void
+help_install(void)
+{
+    printf("Usage: %s [OPTIONS]\n"
+           "\n"
+           "Verifies this installer (SHA-256 and signature over the whole file) before it\n"
+           "writes anything, shows the license, asks for the settings and installs the\n"
+           "agent under /opt, /etc/opt and /var/opt with its service. Run it as root.\n"
+           "\n"
+           "Query:\n"
+           "  --help                this text\n"
+           "  --info                product, version, signer and sizes\n"
+           "  --list                the files of the payload\n"
+           "  --check               verify only, then exit (0: good)\n"
+           "  --target DIR          extract the payload into DIR, do not install\n"
+           "  --noexec              extract into ./NAME-VERSION (or --target), do not install\n"
+           "  --keep                accepted for makeself compatibility (nothing is ever\n"
+           "                        extracted to a temporary directory)\n"
+           "Install:\n"
+           "  --root DIR            install under DIR instead of / (image builds, tests)\n"
+           "  --accept-eula         accept the license without showing it\n"
+           "  --token-file FILE     the install token (or NAME_TOKEN in the environment)\n"
+           "  --token TOKEN         the install token on the command line (visible to\n"
+           "                        other users: prefer --token-file)\n"
+           "  --proxy-pac-url URL   proxy auto-configuration URL\n"
+           "  --proxy-host HOST, --proxy-port PORT, --proxy-user USER\n"
+           "  --proxy-password-file FILE   (or NAME_PROXY_PASSWORD in the environment)\n"
+           "  --auto-update yes|no  automatic updates (default yes)\n"
+           "  --response-file FILE  answers as key=value lines (see --save-response)\n"
+           "  --save-response FILE  write the answers of this run (mode 0600)\n"
+           "  --trust-new-key FPR   allow an upgrade signed by this new key\n"
+           "  --expect-signer FPR   refuse unless signed by this key\n"
+           "  --quiet               errors only; never ask (unattended)\n"
+           "Remove:\n"
+           "  --uninstall [--purge] remove the agent; --purge also deletes /etc/opt/NAME\n"
+           "                        and /var/opt/NAME (settings and logs)\n"
+           "\n"
+           "Exit status: 0 success, 1 failure (verification, install), 2 usage error.\n",
+           prog);
+}
+
+static int
+list_entry(struct consign_ctx *ctx, void *user, const struct consign_tar_entry *e)
+{
+    (void)ctx;
+    (void)user;
+    printf("%c%04o %12llu %s%s%s\n",
+           e->type == CONSIGN_TAR_DIR       ? 'd'
+           : e->type == CONSIGN_TAR_SYMLINK ? 'l'
+           : e->type == CONSIGN_TAR_FILE    ? '-'
+                                            : '?',
+           e->mode & 07777, e->size, e->path, e->link ? " -> " : "", e->link ? e->link : "");
+    return 0;
+}
+
+static int
+list_data(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    (void)ctx;
+    (void)user;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int
+list_end(struct consign_ctx *ctx, void *user)
+{
+    (void)ctx;
+    (void)user;
+    return 0;
+}
+
+static int
+feed_reader(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_tar_reader_feed(ctx, user, p, n);
+}
+
+static int
+feed_extract(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_extract_feed(ctx, user, p, n);
+}
+
+static int
+feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_install_feed(ctx, user, p, n);
+}
+
+static int
+do_list(struct consign_ctx *ctx, struct consign_sfx *s)
+{
+    struct consign_tar_callbacks cb = {list_entry, list_data, list_end};
+    struct consign_tar_reader *r = NULL;
+    int rc;
+
+    if (!(rc = consign_tar_reader_new(ctx, NULL, &cb, NULL, &r)) &&
+        !(rc = consign_sfx_payload(ctx, s, feed_reader, r)))
+        rc = consign_tar_reader_finish(ctx, r);
+    consign_tar_reader_free(r);
+    return rc;
+}
+
+static int
+do_extract(struct consign_ctx *ctx, struct consign_sfx *s, const char *dir)
+{
+    const struct consign_sfx_header *h = consign_sfx_header_get(s);
+    struct consign_extract_opts xo;
+    struct consign_extract *x = NULL;
+    int rc;
+
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return consign_fail_errno(ctx, errno, "%s", dir);
+    memset(&xo, 0, sizeof(xo));
+    xo.max_total = h->payload_files;
+    xo.max_entries = h->payload_entries;
+    if (!(rc = consign_extract_new(ctx, dir, &xo, &x)) &&
+        !(rc = consign_sfx_payload(ctx, s, feed_extract, x)))
+        rc = consign_extract_finish(ctx, x);
+    consign_extract_free(x);
+    return rc;
+}
+
+/* Enough free space where /opt/NAME will live (or its nearest parent). */
+static int
+check_space(struct consign_ctx *ctx, const char *root, unsigned long long need)
+{
+    char path[PATH_MAX];
+    struct statvfs vs;
+    char *slash;
+
+    snprintf(path, sizeof(path), "%s/opt", root && root[0] ? root : "");
+    while (statvfs(path[0] ? path : "/", &vs) < 0) {
+        if (!(slash = strrchr(path, '/')))
+            return 0;
+        *slash = '\0';
+    }
+    need += 16ULL << 20;
+    if ((unsigned long long)vs.f_bavail * vs.f_frsize < need)
+        return consign_fail(ctx, CONSIGN_E_IO,
+                            "not enough free space under %s/opt: %llu MiB needed, %llu MiB free",
+                            root && root[0] ? root : "", need >> 20,
+                            ((unsigned long long)vs.f_bavail * vs.f_frsize) >> 20);
+    return 0;
+}
+
+static void
+grouped(const char *fpr, char out[64])
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < 40 && fpr[i]; i++) {
+        if (i && i % 4 == 0)
+            out[o++] = ' ';
+        if (i == 20)
+            out[o++] = ' ';
+        out[o++] = fpr[i];
+    }
+    out[o] = '\0';
+}
+
+static int
+same_fpr(const char *a, const char *b)
+{
+    char x[41], y[41];
+    size_t i, n = 0, m = 0;
+
+    for (i = 0; a[i] && n < 40; i++)
+        if (a[i] != ' ')
+            x[n++] = a[i];
+    for (i = 0; b[i] && m < 40; i++)
+        if (b[i] != ' ')
+            y[m++] = b[i];
+    x[n] = y[m] = '\0';
+    return n == 40 && m == 40 && strcasecmp(x, y) == 0;
+}
+
+static int
+run_install(struct consign_ctx *ctx, struct opts *o, int fd)
+{
+    const struct consign_sfx_header *h;
+    const struct consign_sfx_info *info;
+    struct consign_installed cur;
+    struct consign_install_opts io;
+    struct consign_install *in = NULL;
+    struct consign_conf answers = {0}, existing = {0};
+    struct consign_sfx *s = NULL;
+    char g[64], *confdir = NULL;
+    const char *signer;
+    int rc = 0, accept = o->accept_eula, upgrade, ask_ok;
+    char vdir[512];
+
+    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify(ctx, s))) {
+        fprintf(stderr,
+                "%s: error: this installer failed verification: %s\n"
+                "%s: nothing was installed. Download it again from your vendor.\n",
+                prog, consign_err_msg(ctx), prog);
+        rc = 1;
+        goto out;
+    }
+    h = consign_sfx_header_get(s);
+    info = consign_sfx_info_get(s);
+    signer = consign_sfx_signer(s);
+    grouped(signer, g);
+    if (o->expect_signer && !same_fpr(o->expect_signer, signer)) {
+        fprintf(stderr, "%s: error: signed by %s, not by the expected key %s; nothing installed\n",
+                prog, g, o->expect_signer);
+        rc = 1;
+        goto out;
+    }
+    say("Verified %s %s: signed by %s\n", info->name, info->version, g);
+    if (o->check)
+        goto out;
+    if (o->info) {
+        printf("Product:    %s\nVersion:    %s\nSummary:    %s\nVendor:     %s\n"
+               "Arch:       %s\nSigner:     %s\nSigned at:  %lld\n"
+               "Sizes:      stub %llu, payload %llu compressed, %llu unpacked, %llu files' bytes, "
+               "%llu entries\n",
+               info->name, info->version, info->summary ? info->summary : "",
+               info->vendor ? info->vendor : "", info->arch ? info->arch : "", g,
+               consign_sfx_signed_at(s), (unsigned long long)h->stub_size,
+               (unsigned long long)h->payload_size, (unsigned long long)h->payload_raw,
+               (unsigned long long)h->payload_files, (unsigned long long)h->payload_entries);
+        goto out;
+    }
+    if (o->list) {
+        if ((rc = do_list(ctx, s)))
+            rc = fail(ctx, rc, "list");
+        goto out;
+    }
+    if (o->target || o->noexec) {
+        char def[512];
+        snprintf(def, sizeof(def), "%s-%s", info->name, info->version);
+        if ((rc = do_extract(ctx, s, o->target ? o->target : def)))
+            rc = fail(ctx, rc, "extract");
+        else
+            say("Extracted into %s (not installed).\n", o->target ? o->target : def);
+        goto out;
+    }
+    if (!o->root && geteuid() != 0) {
+        fprintf(stderr, "%s: error: run as root to install (or pass --root DIR or --target DIR)\n",
+                prog);
+        rc = 1;
+        goto out;
+    }
+    if ((rc = consign_install_query(ctx, o->root, info->name, &cur))) {
+        rc = fail(ctx, rc, NULL);
+        goto out;
+    }
+    upgrade = cur.present;
+    if (upgrade && !consign_install_trusts(ctx, o->root, info->name, signer) &&
+        !(o->trust_new_key && same_fpr(o->trust_new_key, signer))) {
+        fprintf(stderr,
+                "%s: error: %s %s is installed and this installer is signed by a key it does "
+                "not trust:\n  %s\nIf your vendor announced this key, run again with "
+                "--trust-new-key '%s'. Nothing was changed.\n",
+                prog, info->name, cur.version, g, signer);
+        rc = 1;
+        goto out;
+    }
+    ask_ok = interactive_in && !o->quiet;
+    /* The answers: response file, then options, then the environment. */
+    if (o->response_file && (rc = read_response(ctx, o->response_file, &answers, &accept))) {
+        rc = fail(ctx, rc, "response file");
+        goto out;
+    }
+    if (o->token) {
+        consign_log(ctx, CONSIGN_LOG_WARN,
+                    "--token puts the token where other users can see it (ps); prefer "
+                    "--token-file or %s_TOKEN",
+                    info->name);
+        if ((rc = consign_conf_set(ctx, &answers, "token", o->token)))
+            goto bad;
+    }
+    if ((o->token_file && (rc = set_from_secret_file(ctx, &answers, "token", o->token_file))) ||
+        (!consign_conf_get(&answers, "token") &&
+         (rc = set_from_env(ctx, &answers, "token", info->name, "TOKEN"))) ||
+        (o->pac && (rc = consign_conf_set(ctx, &answers, "proxy_pac_url", o->pac))) ||
+        (o->host && (rc = consign_conf_set(ctx, &answers, "proxy_host", o->host))) ||
+        (o->port && (rc = consign_conf_set(ctx, &answers, "proxy_port", o->port))) ||
+        (o->user && (rc = consign_conf_set(ctx, &answers, "proxy_user", o->user))) ||
+        (o->pass_file &&
+         (rc = set_from_secret_file(ctx, &answers, "proxy_password", o->pass_file))) ||
+        (!consign_conf_get(&answers, "proxy_password") &&
+         (rc = set_from_env(ctx, &answers, "proxy_password", info->name, "PROXY_PASSWORD"))) ||
+        (o->auto_update && (rc = consign_conf_set(ctx, &answers, "auto_update", o->auto_update))))
+        goto bad;
+    if (!(confdir =
+              consign_asprintf(ctx, "%s/var/opt/%s/conf", o->root ? o->root : "", info->name)) ||
+        (upgrade && (rc = consign_conf_load(ctx, confdir, &existing))))
+        goto bad;
+
+    /* The license. */
+    if (info->eula && !accept) {
+        if (!ask_ok) {
+            fprintf(stderr,
+                    "%s: error: the license must be accepted: run on a terminal, or pass "
+                    "--accept-eula\n",
+                    prog);
+            rc = 2;
+            goto out;
+        }
+        printf("\n");
+        page(info->eula, info->eula_len);
+        if (!ask_yes_no("\nDo you accept the license terms? [yes/no] ", -1)) {
+            fprintf(stderr, "%s: the license was not accepted; nothing was installed.\n", prog);
+            rc = 1;
+            goto out;
+        }
+        accept = 1;
+    }
+    if (ask_ok && !upgrade &&
+        (rc = prompt_settings(ctx, info, info->proxy, info->auto_update, &existing, &answers)))
+        goto bad;
+    if (!upgrade && info->token_required && !consign_conf_get(&answers, "token")) {
+        char *var = upper_env_name(info->name, "TOKEN");
+        fprintf(stderr,
+                "%s: error: an install token is required: pass --token-file FILE or set %s\n", prog,
+                var ? var : "NAME_TOKEN");
+        free(var);
+        rc = 2;
+        goto out;
+    }
+    if (!upgrade && !consign_conf_get(&answers, "auto_update") &&
+        (rc = consign_conf_set(ctx, &answers, "auto_update", info->auto_update ? "yes" : "no")))
+        goto bad;
+    if ((rc = check_space(ctx, o->root, h->payload_files)))
+        goto bad;
+
+    /* Install: staged, then one switch. */
+    memset(&io, 0, sizeof(io));
+    io.root = o->root;
+    io.name = info->name;
+    io.version = info->version;
+    io.signer_fpr = signer;
+    io.max_bytes = h->payload_files;
+    io.max_entries = h->payload_entries;
+    say("%s %s %s%s%s ...\n", upgrade ? "Upgrading" : "Installing", info->name, info->version,
+        o->root ? " under " : "", o->root ? o->root : "");
+    snprintf(vdir, sizeof(vdir), "bin/%s-config", info->name);
+    if ((rc = consign_install_begin(ctx, &io, &in)) ||
+        (rc = consign_sfx_payload(ctx, s, feed_install, in)) ||
+        (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, fd, 0, h->stub_size)) ||
+        (rc = consign_install_add_symlink(ctx, in, vdir, TOOL_BIN)))
+        goto bad;
+    snprintf(vdir, sizeof(vdir), "bin/%s-uninstall", info->name);
+    if ((rc = consign_install_add_symlink(ctx, in, vdir, TOOL_BIN)) ||
+        (rc = consign_install_commit(ctx, in, &answers)))
+        goto bad;
+    if (o->save_response && (rc = save_response(ctx, o->save_response, &answers)))
+        goto bad;
+    say("\n%s %s is installed.\n"
+        "  Program:        /opt/%s\n"
+        "  Configuration:  /etc/opt/%s (runtime options), /var/opt/%s/conf (settings)\n"
+        "  Logs:           /var/opt/%s/logs\n"
+        "  Settings tool:  sudo /opt/%s/%s-config interactive\n"
+        "  Uninstall:      sudo /opt/%s/%s-uninstall [--purge]\n",
+        info->name, info->version, info->name, info->name, info->name, info->name, info->name,
+        info->name, info->name, info->name);
+    goto out;
+bad:
+    rc = fail(ctx, rc, upgrade ? "upgrade" : "install");
+    if (in)
+        fprintf(stderr, "%s: the previous state was left as it was.\n", prog);
+out:
+    consign_install_free(in);
+    consign_conf_free(&answers);
+    consign_conf_free(&existing);
+    consign_sfx_free(s);
+    free(confdir);
+    return rc;
+}
+
+/* ---- installed tools ---------------------------------------------------- */
+
+static int
+run_uninstall(struct consign_ctx *ctx, const char *name, const char *root, int purge)
+{
+    struct consign_installed cur;
+    int rc;
+
+    if (!root && geteuid() != 0) {
+        fprintf(stderr, "%s: error: run as root to uninstall\n", prog);
+        return 1;
+    }
+    if ((rc = consign_install_query(ctx, root, name, &cur)))
+        return fail(ctx, rc, NULL);
+    if (!cur.present && !purge) {
+        fprintf(stderr, "%s: %s is not installed%s%s\n", prog, name, root ? " under " : "",
+                root ? root : "");
+        return 1;
+    }
+    if ((rc = consign_uninstall(ctx, root, name, purge, 0)))
+        return fail(ctx, rc, "uninstall");
+    say("%s was removed.%s\n", name, purge ? " Its settings and logs were deleted." : "");
+    if (!purge)
+        say("Settings and logs are kept in /var/opt/%s; remove them with --purge.\n", name);
+    return 0;
+}
+
+static int
+run_config(struct consign_ctx *ctx, const char *name, const char *root, int argc, char **argv)
+{
+    struct consign_conf c = {0};
+    char *confdir = NULL;
+    int rc = 0, i, changed = 0;
+
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        printf("Usage: %s [--root DIR] show | set KEY=VALUE... | unset KEY... | interactive\n"
+               "Keys: token, proxy_pac_url, proxy_host, proxy_port, proxy_user, proxy_password,\n"
+               "auto_update (yes|no), channel, server_url.\n",
+               prog);
+        return argc < 1 ? 2 : 0;
+    }
+    if (!(confdir = consign_asprintf(ctx, "%s/var/opt/%s/conf", root ? root : "", name)) ||
+        (rc = consign_conf_load(ctx, confdir, &c))) {
+        rc = fail(ctx, rc ? rc : CONSIGN_E_NOMEM, NULL);
+        goto out;
+    }
+    if (strcmp(argv[0], "show") == 0) {
+        size_t k;
+        for (k = 0; k < c.n; k++)
+            printf("%s=%s\n", c.items[k].key,
+                   consign_conf_is_secret(c.items[k].key) ? "********" : c.items[k].value);
+    } else if (strcmp(argv[0], "set") == 0 || strcmp(argv[0], "unset") == 0) {
+        int set = argv[0][0] == 's';
+        if (argc < 2) {
+            rc = usage_error("%s needs at least one %s", argv[0], set ? "KEY=VALUE" : "KEY");
+            goto out;
+        }
+        for (i = 1; i < argc; i++) {
+            char *eq = set ? strchr(argv[i], '=') : NULL;
+            if (set && !eq) {
+                rc = usage_error("'%s' is not KEY=VALUE", argv[i]);
+                goto out;
+            }
+            if (eq)
+                *eq = '\0';
+            if ((rc = consign_conf_set(ctx, &c, argv[i], eq ? eq + 1 : NULL))) {
+                rc = fail(ctx, rc, NULL);
+                goto out;
+            }
+        }
+        changed = 1;
+    } else if (strcmp(argv[0], "interactive") == 0) {
+        struct consign_sfx_info info;
+        struct consign_conf answers = {0};
+        size_t k;
+        memset(&info, 0, sizeof(info));
+        if ((rc = prompt_settings(ctx, &info, 1, 1, &c, &answers)) == 0)
+            for (k = 0; !rc && k < answers.n; k++)
+                rc = consign_conf_set(ctx, &c, answers.items[k].key, answers.items[k].value);
+        consign_conf_free(&answers);
+        if (rc) {
+            rc = fail(ctx, rc, NULL);
+            goto out;
+        }
+        changed = 1;
+    } else {
+        rc = usage_error("unknown command '%s'", argv[0]);
+        goto out;
+    }
+    if (changed) {
+        if (!root && geteuid() != 0) {
+            fprintf(stderr, "%s: error: run as root to change the settings\n", prog);
+            rc = 1;
+            goto out;
+        }
+        if ((rc = consign_conf_save(ctx, confdir, &c))) {
+            rc = fail(ctx, rc, NULL);
+            goto out;
+        }
+        say("Saved. Restart the service to apply: systemctl restart %s\n", name);
+    }
+out:
+    consign_conf_free(&c);
+    free(confdir);
+    return rc;
+}
+
+static int
+ends_with(const char *s, const char *suffix, size_t *stem)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    if (n <= m || strcmp(s + n - m, suffix) != 0)
+        return 0;
+    *stem = n - m;
+    return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct consign_ctx ctx;
+    struct opts o;
+    const char *base = argc > 0 && argv[0] ? argv[0] : "installer";
+    char name[CONSIGN_NAME_MAX + 1];
+    enum mode mode = MODE_INSTALL;
+    size_t stem;
+    int rc, fd;
+
+    catch_crashes();
+    if (strrchr(base, '/'))
+        base = strrchr(base, '/') + 1;
+    prog = base;
+    interactive_in = isatty(0);
+    consign_ctx_init(&ctx, log_stderr, NULL);
+    if (ends_with(base, "-config", &stem))
+        mode = MODE_CONFIG;
+    else if (ends_with(base, "-uninstall", &stem))
+        mode = MODE_UNINSTALL;
+    if (mode != MODE_INSTALL) {
+        const char *root = getenv("CONSIGN_ROOT");
+        char *self_root = NULL;
+        int first = 1;
+        if (stem > CONSIGN_NAME_MAX)
+            return usage_error("cannot tell the product from my name");
+        memcpy(name, base, stem);
+        name[stem] = '\0';
+        if (!consign_install_name_ok(name))
+            return usage_error("cannot tell the product from my name");
+        /* Tools take --root first, then their command. */
+        while (first < argc && strncmp(argv[first], "--root", 6) == 0) {
+            const char *v = NULL;
+            int t = take(argc, argv, &first, "--root", &v);
+            if (t <= 0)
+                return usage_error("--root needs a value");
+            root = v;
+            first++;
+        }
+        if (!root || !root[0]) {
+            self_root = root_of_self(name);
+            root = self_root && self_root[0] ? self_root : NULL;
+        }
+        if (mode == MODE_CONFIG)
+            rc = run_config(&ctx, name, root, argc - first, argv + first);
+        else {
+            int purge = 0, i;
+            for (i = first; i < argc; i++) {
+                if (strcmp(argv[i], "--purge") == 0)
+                    purge = 1;
+                else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+                    quiet = 1;
+                else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+                    ;
+                else if (strcmp(argv[i], "--help") == 0) {
+                    printf("Usage: %s [--root DIR] [--purge] [--quiet]\n", prog);
+                    free(self_root);
+                    return 0;
+                } else {
+                    free(self_root);
+                    return usage_error("unknown argument '%s'", argv[i]);
+                }
+            }
+            rc = run_uninstall(&ctx, name, root, purge);
+        }
+        free(self_root);
+        return rc;
+    }
+
+    memset(&o, 0, sizeof(o));
+    if ((rc = parse(argc, argv, &o)))
+        return rc;
+    quiet = o.quiet;
+    if (o.help) {
+        help_install();
+        return 0;
+    }
+    if (o.auto_update && strcmp(o.auto_update, "yes") != 0 && strcmp(o.auto_update, "no") != 0)
+        return usage_error("--auto-update takes yes or no");
+    if (o.root && !o.root[0])
+        return usage_error("--root needs a directory");
+    fd = open_self(argc > 0 ? argv[0] : NULL);
+    if (fd < 0) {
+        fprintf(stderr, "%s: error: cannot open my own file: %s\n", prog, strerror(errno));
+        return 1;
+    }
+    if (o.uninstall) {
+        struct consign_sfx *s = NULL;
+        /* The product name comes from the signed info block. */
+        if ((rc = consign_sfx_open(&ctx, fd, &s)) || (rc = consign_sfx_verify(&ctx, s)))
+            rc = fail(&ctx, rc, "verification");
+        else
+            rc = run_uninstall(&ctx, consign_sfx_info_get(s)->name, o.root, o.purge);
+        consign_sfx_free(s);
+    } else
+        rc = run_install(&ctx, &o, fd);
+    close(fd);
+    return rc;
+}
