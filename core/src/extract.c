@@ -181,8 +181,8 @@ open_dir_at(struct consign_ctx *ctx, int dirfd, const char *name, int create, co
 
 /* Open the directory that holds the last component of the normal relative
  * path, one component at a time from rootfd. *out is rootfd itself for a
- * top-level name (the caller closes it only if it differs); *base points at
- * the last component in path, copied and checked into base_buf. */
+ * top-level name (the caller closes it only if it differs); the last
+ * component is copied, checked, into base_buf. */
 static int
 open_parent(struct consign_ctx *ctx, int rootfd, const char *path, int create, int *out,
             char base_buf[NAME_MAX + 1])
@@ -213,6 +213,7 @@ out:
 
 /* --- the extractor's callbacks -------------------------------------------------- */
 
+/* Create a regular file that must not exist yet; it stays open for the data. */
 static int
 make_file(struct consign_ctx *ctx, struct consign_extract *x, int parent, const char *base,
           const struct consign_tar_entry *e)
@@ -237,6 +238,8 @@ make_file(struct consign_ctx *ctx, struct consign_extract *x, int parent, const 
     return 0;
 }
 
+/* Make (or accept an existing) directory; its mode and mtime wait for finish,
+ * so a read-only directory does not stop the files that follow it. */
 static int
 make_dir(struct consign_ctx *ctx, struct consign_extract *x, int parent, const char *base,
          const struct consign_tar_entry *e)
@@ -283,6 +286,7 @@ make_symlink(struct consign_ctx *ctx, int parent, const char *base,
     return 0;
 }
 
+/* Each entry: the policy first, then its parent walked without symlinks. */
 static int
 x_entry(struct consign_ctx *ctx, void *user, const struct consign_tar_entry *e)
 {
@@ -330,6 +334,7 @@ x_data(struct consign_ctx *ctx, void *user, const void *p, size_t n)
     return 0;
 }
 
+/* A file's data is complete: its mtime last, since writing changed it. */
 static int
 x_entry_end(struct consign_ctx *ctx, void *user)
 {
@@ -471,6 +476,7 @@ dir_fix_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Give an explicit directory its mode and mtime, reached without symlinks. */
 static int
 apply_dir(struct consign_ctx *ctx, struct consign_extract *x, const struct dir_fix *d)
 {

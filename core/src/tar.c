@@ -685,13 +685,14 @@ parse_pax(struct consign_ctx *ctx, struct consign_tar_reader *r, const char *p, 
 static int
 take_gnu_name(struct consign_ctx *ctx, struct consign_tar_reader *r, char **out)
 {
+    const char *d = r->meta.data ? r->meta.data : ""; /* NULL after an empty member */
     size_t n = r->meta.len;
 
-    while (n && r->meta.data[n - 1] == '\0')
+    while (n && d[n - 1] == '\0')
         n--;
-    if (memchr(r->meta.data, '\0', n))
+    if (memchr(d, '\0', n))
         return entry_fail(ctx, r, CONSIGN_E_SYNTAX, "GNU long name holds a NUL byte");
-    if (!(*out = consign_strndup(ctx, r->meta.data, n)))
+    if (!(*out = consign_strndup(ctx, d, n)))
         return CONSIGN_E_NOMEM;
     return 0;
 }

@@ -607,6 +607,86 @@ test_pax_lengths(void **state)
     consign_buf_free(&a);
 }
 
+/* A path of k bytes of c with a '/' after every 49. */
+static char *
+boundary_path(size_t k, char c)
+{
+    char *p = calloc(1, k + 1);
+    size_t i;
+
+    assert_non_null(p);
+    memset(p, c, k);
+    for (i = 49; i + 1 < k; i += 50)
+        p[i] = '/';
+    return p;
+}
+
+/* Names around the ustar limits (name 100, prefix 155 + name 100) and link
+ * targets around 100: read back exactly by us and by GNU tar. */
+static void
+test_name_boundaries(void **state)
+{
+    static const size_t lens[] = {99, 100, 101, 102, 155, 156, 254, 255, 256, 257, 258};
+    struct consign_ctx ctx;
+    struct consign_tar_writer *w = NULL;
+    struct consign_buf a, want;
+    char path[300], *log = NULL, *got = NULL, *p;
+    size_t i, len;
+
+    (void)state;
+    consign_ctx_init(&ctx, NULL, NULL);
+    consign_buf_init(&a, 1 << 20);
+    consign_buf_init(&want, 1 << 20);
+    assert_int_equal(consign_tar_writer_new(&ctx, sink_buf, &a, &w), 0);
+    for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        p = boundary_path(lens[i], 'f');
+        assert_int_equal(consign_tar_write_file_begin(&ctx, w, p, 0644, 1, MTIME), 0);
+        assert_int_equal(consign_tar_write_data(&ctx, w, "x", 1), 0);
+        assert_int_equal(consign_tar_write_file_end(&ctx, w), 0);
+        assert_int_equal(consign_buf_printf(&ctx, &want, "%s\n", p), 0);
+        free(p);
+        p = boundary_path(lens[i], 'd');
+        assert_int_equal(consign_tar_write_dir(&ctx, w, p, 0755, MTIME), 0);
+        assert_int_equal(consign_buf_printf(&ctx, &want, "%s/\n", p), 0);
+        free(p);
+        if (lens[i] <= 102) {
+            p = boundary_path(lens[i], 't');
+            snprintf(path, sizeof(path), "link%zu", lens[i]);
+            assert_int_equal(consign_tar_write_symlink(&ctx, w, path, p, MTIME), 0);
+            assert_int_equal(consign_buf_printf(&ctx, &want, "%s -> %s\n", path, p), 0);
+            free(p);
+        }
+    }
+    assert_int_equal(consign_tar_writer_finish(&ctx, w), 0);
+    consign_tar_writer_free(w);
+    assert_int_equal(read_log(&ctx, a.data, a.len, 0, NULL, &log), 0);
+    for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        char *line;
+        p = boundary_path(lens[i], 'f');
+        line = consign_asprintf(&ctx, " %s\nx|end\n", p);
+        assert_non_null(strstr(log, line));
+        free(line);
+        free(p);
+        p = boundary_path(lens[i], 'd');
+        line = consign_asprintf(&ctx, " %s\n|end\n", p);
+        assert_non_null(strstr(log, line));
+        free(line);
+        free(p);
+    }
+    free(log);
+    snprintf(path, sizeof(path), "%s/bounds.tar", tmpdir);
+    assert_int_equal(consign_file_write_atomic(&ctx, path, a.data, a.len, 0644), 0);
+    /* GNU tar's verbose listing: the name and " -> target" are the last fields. */
+    assert_int_equal(
+        sh("tar -tvf %s | sed 's/^[^ ]* [^ ]* *[0-9]* [^ ]* [^ ]* //' > %s.lst", path, path), 0);
+    snprintf(path, sizeof(path), "%s/bounds.tar.lst", tmpdir);
+    assert_int_equal(consign_file_read(&ctx, path, 1 << 20, &got, &len), 0);
+    assert_string_equal(got, want.data);
+    free(got);
+    consign_buf_free(&want);
+    consign_buf_free(&a);
+}
+
 /* A size of 8 GiB or more goes into a pax record; the header is readable. */
 static void
 test_big_size(void **state)
@@ -1203,6 +1283,12 @@ test_hostile_format(void **state)
     raw_hdr(&b, "f", '0', 0644, 0, NULL);
     raw_end(&b);
     expect_refused(&L, &b, CONSIGN_E_INVALID, "sparse", NULL);
+    /* An empty GNU long name (found by fuzzing: no data at all). */
+    consign_buf_reset(&b);
+    raw_hdr(&b, "././@LongLink", 'L', 0644, 0, NULL);
+    raw_hdr(&b, "f", '0', 0644, 0, NULL);
+    raw_end(&b);
+    expect_refused(&L, &b, CONSIGN_E_UNSAFE_PATH, "tar: entry 1: empty path", NULL);
     /* A pax size may not turn a symlink into data. */
     consign_buf_reset(&b);
     raw_pax(&b, "11 size=10\n");
@@ -1381,13 +1467,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_writer_format),      cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_pax_lengths),        cmocka_unit_test(test_big_size),
-        cmocka_unit_test(test_gnu_tar_reads_ours), cmocka_unit_test(test_we_read_gnu_tar),
-        cmocka_unit_test(test_extract_sample),     cmocka_unit_test(test_hostile_paths),
-        cmocka_unit_test(test_hostile_types),      cmocka_unit_test(test_hostile_format),
-        cmocka_unit_test(test_truncation),         cmocka_unit_test(test_remove_tree),
-        cmocka_unit_test(test_check_entry),
+        cmocka_unit_test(test_writer_format),   cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_pax_lengths),     cmocka_unit_test(test_name_boundaries),
+        cmocka_unit_test(test_big_size),        cmocka_unit_test(test_gnu_tar_reads_ours),
+        cmocka_unit_test(test_we_read_gnu_tar), cmocka_unit_test(test_extract_sample),
+        cmocka_unit_test(test_hostile_paths),   cmocka_unit_test(test_hostile_types),
+        cmocka_unit_test(test_hostile_format),  cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_remove_tree),     cmocka_unit_test(test_check_entry),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     free(long1);
