@@ -207,21 +207,23 @@ ask(const char *prompt, int secret)
     int restored = 1;
     size_t n;
 
-    fputs(prompt, stdout);
-    fflush(stdout);
+    /* Echo off before the prompt shows, and without discarding input, so a
+     * secret typed as soon as the prompt appears is never echoed. */
     if (secret && isatty(0) && tcgetattr(0, &old) == 0) {
         noecho = old;
         noecho.c_lflag &= ~(tcflag_t)ECHO;
         noecho.c_lflag |= ECHONL;
-        restored = tcsetattr(0, TCSAFLUSH, &noecho) != 0;
+        restored = tcsetattr(0, TCSANOW, &noecho) != 0;
     }
+    fputs(prompt, stdout);
+    fflush(stdout);
     if (!fgets(line, sizeof(line), stdin)) {
         if (!restored)
-            tcsetattr(0, TCSAFLUSH, &old);
+            tcsetattr(0, TCSANOW, &old);
         return NULL;
     }
     if (!restored)
-        tcsetattr(0, TCSAFLUSH, &old);
+        tcsetattr(0, TCSANOW, &old);
     n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
