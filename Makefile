@@ -47,6 +47,7 @@ demo: build
 bench: build
 	@bash bench/pkg.sh $(BUILD) $${BENCH_RUNS:-5}
 	@bash bench/repo.sh $(BUILD) $${BENCH_RUNS:-3}
+	@bash bench/sfx.sh $(BUILD) $${BENCH_RUNS:-3}
 
 fuzz:
 	@bash scripts/deps.sh --fuzz

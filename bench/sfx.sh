@@ -32,7 +32,7 @@ level_tree=${SFX_LEVEL_TREE:-12}
 export SOURCE_DATE_EPOCH=1700000000
 
 need=()
-for t in makeself zstd gzip md5sum sha256sum tar dd cksum; do
+for t in makeself zstd gzip md5sum sha256sum tar dd cksum truncate; do
   command -v "$t" >/dev/null || need+=("$t")
 done
 [ -x /usr/bin/time ] || need+=(/usr/bin/time)
@@ -135,6 +135,17 @@ trap 'rm -rf "$w"' EXIT
 printf 'bench-token-0123456789\n' >"$w/token"
 chmod 600 "$w/token"
 
+# Room for the staged copy, the archives and a few trees (the targets are
+# emptied once done with: see aside below).
+if [[ " ${SFX_SETS:-agent tree} " == *" tree "* ]]; then
+  need_kib=$((6 * $(st bytes) / 1024))
+  have_kib=$(df -Pk "$w" | awk 'NR == 2 {print $4}')
+  if [ "$have_kib" -lt "$need_kib" ]; then
+    echo "bench/sfx.sh: $((need_kib / 1048576)) GiB free needed under $build, $((have_kib / 1048576)) GiB free" >&2
+    exit 1
+  fi
+fi
+
 busy=$(ps -eo args | grep -E '(^|/)(repo\.sh|createrepo_c|apt-ftparchive|rpmbuild|dpkg-deb)( |$)' | grep -v grep | cut -c1-60 || true)
 printf '\nbench/sfx.sh: %s cores, load average %s, %s MiB available\n' "$(nproc)" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" "$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)"
@@ -165,8 +176,28 @@ TOOLS=(ours gz zst)
 # The order of the three tools in run $1: ours first in odd runs, last in even runs.
 order() { if [ $(($1 % 2)) = 1 ]; then echo ours gz zst; else echo zst gz ours; fi; }
 
+# The page cache: this VM pages out what was not touched for a minute
+# (DAMON), so every input is read again, untimed, right before its run.
+warm() { find "$@" -type f -exec cat {} + >/dev/null; }
+# A previous target is emptied and moved aside, not deleted (see
+# bench/README.md): its files are truncated, which frees their page cache
+# for the next run, but their inodes stay until the end, when $w is removed:
+# an ext4 without a journal (this VM's) skips every inode freed in the last
+# minute when it allocates one, and creating 7,800 files right after deleting
+# as many cost seconds of system time, for every tool.
+aside() {
+  [ -e "$1" ] || return 0
+  chmod -R u+w "$1" 2>/dev/null || true
+  find "$1" -type f -size +0 -exec truncate -s 0 {} +
+  mkdir -p "$w/trash" && mv "$1" "$(mktemp -d "$w/trash/XXXXXX")/"
+}
+
 build_one() { # SET TOOL
   local s=$1 tool=$2
+  case $tool in
+  ours) warm ${INPUT[$s]} ;; # (several paths)
+  *) warm "$w/stage-$s" ;;
+  esac
   case $tool in
   ours) run1 "$consign" sfx build --product "${PRODUCT[$s]}" --keydir "$w/k" --stub "$stub" \
     --level "${LEVEL[$s]}" --out "$w/$s.bin" ;;
@@ -175,25 +206,30 @@ build_one() { # SET TOOL
   esac
 }
 artifact() { case $2 in ours) echo "$w/$1.bin" ;; gz) echo "$w/$1-gz.run" ;; zst) echo "$w/$1-zst.run" ;; esac; }
-check_one() { run1 "$(artifact "$1" "$2")" --check; }
+check_one() {
+  warm "$(artifact "$1" "$2")"
+  run1 "$(artifact "$1" "$2")" --check
+}
 # makeself: --quiet, its fastest form (no progress meter; see bench/README.md).
 extract_one() { # SET TOOL
-  rm -rf "$w/x"
-  sync
+  aside "$w/x"
+  warm "$(artifact "$1" "$2")"
   case $2 in
   ours) run1 "$(artifact "$1" ours)" --target "$w/x" --quiet ;;
   *) run1 "$(artifact "$1" "$2")" --quiet --noexec --target "$w/x" ;;
   esac
 }
 install_one() { # SET
-  rm -rf "$w/r"
-  sync
+  aside "$w/r"
+  warm "$w/$1.bin"
   run1 "$w/$1.bin" --root "$w/r" --accept-eula --token-file "$w/token" --quiet
 }
 
-declare -A PRODUCT LEVEL SIZE STAGED RSS
+declare -A PRODUCT INPUT LEVEL SIZE STAGED RSS
 PRODUCT[agent]=$src/examples/agent/product.yaml
 PRODUCT[tree]=$data/product.yaml
+INPUT[agent]="$agent/agent.jar $agent/runtime $src/examples/agent"
+INPUT[tree]=$data/tree
 LEVEL[agent]=$level_agent
 LEVEL[tree]=$level_tree
 read -r -a SETS <<<"${SFX_SETS:-agent tree}"
@@ -237,8 +273,15 @@ for s in "${SETS[@]}"; do
     v=$(install_one "$s")
     rec "$s" install ours "$v"
   done
-  rm -rf "$w/x" "$w/r" "$w/stage-$s"
+  aside "$w/x"
+  aside "$w/r"
   for tool in "${TOOLS[@]}"; do SIZE["$s $tool"]=$(stat -c %s "$(artifact "$s" "$tool")"); done
+  # Less the program in front: our stub; makeself's shell header ($skip lines).
+  SIZE["$s ours-"]=$((SIZE["$s ours"] - $(stat -c %s "$stub")))
+  for tool in gz zst; do
+    f=$(artifact "$s" "$tool")
+    SIZE["$s $tool-"]=$((SIZE["$s $tool"] - $(head -n "$(sed -n 's/^skip="\([0-9]*\)"$/\1/p' "$f" | head -1)" "$f" | wc -c)))
+  done
 done
 
 # ---------------------------------------------------------------------------
@@ -276,6 +319,8 @@ for s in "${SETS[@]}"; do
   done
   row "size" "$(bytes "${SIZE["$s ours"]}")" "$(bytes "${SIZE["$s gz"]}")" "$(bytes "${SIZE["$s zst"]}")" \
     "$(ratio "${SIZE["$s zst"]}" "${SIZE["$s ours"]}")"
+  row "  less stub / shell header" "$(bytes "${SIZE["$s ours-"]}")" "$(bytes "${SIZE["$s gz-"]}")" \
+    "$(bytes "${SIZE["$s zst-"]}")" "$(ratio "${SIZE["$s zst-"]}" "${SIZE["$s ours-"]}")"
   o=$(med "${R["$s extract ours"]}") g=$(med "${R["$s extract gz"]}") z=$(med "${R["$s extract zst"]}")
   row "peak RSS, check + extract" "$(mib "$o")" "$(mib "$g")" "$(mib "$z")" "$(ratio "$z" "$o")"
   row "peak RSS, check + install" "$(mib "$(med "${R["$s install ours"]}")")" - - -

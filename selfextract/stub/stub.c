@@ -175,8 +175,9 @@ log_stderr(void *user, enum consign_log_level level, const char *msg)
 static int
 fail(struct consign_ctx *ctx, int rc, const char *what)
 {
+    /* A failure whose message was lost still names its class, never "success". */
     fprintf(stderr, "%s: error: %s%s%s\n", prog, what ? what : "", what ? ": " : "",
-            consign_err_msg(ctx));
+            ctx->err_code ? consign_err_msg(ctx) : consign_strerror(rc));
     return consign_exit_class(rc) ? consign_exit_class(rc) : 1;
 }
 
