@@ -72,8 +72,48 @@ catch_crashes(void)
         sigaction(sigs[i], &sa, NULL);
 #ifdef CONSIGN_STUB_EARLY_ENTRY
     alarm(0); /* the start-up watchdog of consign_stub_entry */
-    signal(SIGALRM, SIG_DFL);
 #endif
+    signal(SIGALRM, SIG_DFL);
+}
+
+/* A damaged stub may also loop while it checks itself. Until the check has
+ * passed, an alarm ends it with a message: ten seconds plus one per 8 MiB
+ * of file, room for a slow disk, far from what a healthy check takes. */
+static void
+on_hang(int sig)
+{
+    static const char msg[] = "error: this installer is damaged (it stopped responding while "
+                              "checking itself); nothing was installed. Download it again.\n";
+    (void)sig;
+    if (write(2, msg, sizeof(msg) - 1) < 0)
+        _exit(1);
+    _exit(1);
+}
+
+static void
+watchdog_arm(int fd)
+{
+    struct sigaction sa;
+    struct stat st;
+    unsigned long long secs = 10;
+
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        secs += (unsigned long long)st.st_size >> 23;
+    if (secs > 3600)
+        secs = 3600;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_hang;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm((unsigned)secs);
+}
+
+/* The check passed: the code that runs from here was verified. */
+static void
+watchdog_off(void)
+{
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
 }
 
 #ifdef CONSIGN_STUB_EARLY_ENTRY
@@ -774,6 +814,7 @@ run_install(struct consign_ctx *ctx, struct opts *o, int fd)
         rc = 1;
         goto out;
     }
+    watchdog_off();
     h = consign_sfx_header_get(s);
     info = consign_sfx_info_get(s);
     signer = consign_sfx_signer(s);
@@ -1152,13 +1193,16 @@ main(int argc, char **argv)
         fprintf(stderr, "%s: error: cannot open my own file: %s\n", prog, strerror(errno));
         return 1;
     }
+    watchdog_arm(fd);
     if (o.uninstall) {
         struct consign_sfx *s = NULL;
         /* The product name comes from the signed info block. */
-        if ((rc = consign_sfx_open(&ctx, fd, &s)) || (rc = consign_sfx_verify(&ctx, s)))
+        if ((rc = consign_sfx_open(&ctx, fd, &s)) || (rc = consign_sfx_verify(&ctx, s))) {
             rc = fail(&ctx, rc, "verification");
-        else
+        } else {
+            watchdog_off();
             rc = run_uninstall(&ctx, consign_sfx_info_get(s)->name, o.root, o.purge);
+        }
         consign_sfx_free(s);
     } else
         rc = run_install(&ctx, &o, fd);
