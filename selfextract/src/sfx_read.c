@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -631,7 +633,7 @@ consign_sfx_payload(struct consign_ctx *ctx, struct consign_sfx *s, consign_bloc
 {
     struct unpack u;
     int sv[2] = {-1, -1}, rc = 0, st;
-    pid_t pid = -1;
+    pid_t pid = -1, parent = 0;
 
     if (!s->verified)
         return consign_fail(ctx, CONSIGN_E_INTERNAL, "payload read before verification");
@@ -646,10 +648,14 @@ consign_sfx_payload(struct consign_ctx *ctx, struct consign_sfx *s, consign_bloc
     u.out = u.ring->buf[OUT][0];
     if (cpus() > 1 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
         fflush(NULL); /* nothing buffered is written twice */
+        parent = getpid();
         pid = fork();
     }
     if (pid == 0) {
         struct consign_ctx cctx;
+        /* The reader must not outlive an installer that was killed or crashed. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(1);
         consign_ctx_init(&cctx, NULL, NULL);
         close(sv[0]);
         u.child = 1;
