@@ -326,16 +326,7 @@ run_gpgconf(const struct keyhome *h, const char *cmd, char *why, size_t whylen)
     return 0;
 }
 
-/* Stop the key directory's gpg-agent so no daemon outlives the command and
- * no unlocked key stays cached. Failures only matter for the debug log. */
-static void
-agent_stop(struct consign_ctx *ctx, const struct keyhome *h)
-{
-    char why[128];
-
-    if (run_gpgconf(h, "--kill", why, sizeof(why)) != 0)
-        consign_log(ctx, CONSIGN_LOG_DEBUG, "%s", why);
-}
+static void agent_stop(struct consign_ctx *ctx, const struct keyhome *h);
 
 /* Hands gpg the passphrase through the loopback pinentry; refuses a retry so a
  * wrong passphrase fails at once instead of looping. */
@@ -1235,10 +1226,29 @@ agent_open(struct consign_ctx *ctx, const struct keyhome *h, const char *sock,
     return agent_cmd(ctx, a, cmd);
 }
 
-/* End the session and stop the agent (what "gpgconf --kill gpg-agent" does,
- * without starting two more programs). */
+/* Wait until no agent answers on sock. An agent told KILLAGENT still accepts
+ * and greets for a moment while it shuts down; the next command on the same
+ * key directory (the lock is released as soon as we return) would connect to
+ * it and lose its session midway ("gpg-agent closed the connection"). */
 static void
-agent_close(struct consign_ctx *ctx, struct agent *a)
+agent_wait_gone(struct consign_ctx *ctx, struct agent *a, const char *sock)
+{
+    struct timespec nap = {0, 10 * 1000 * 1000};
+
+    for (int i = 0; i < 500; i++) { /* 5 s */
+        if (agent_connect(a, sock) != 0)
+            return;
+        close(a->fd);
+        a->fd = -1;
+        nanosleep(&nap, NULL);
+    }
+    consign_log(ctx, CONSIGN_LOG_DEBUG, "gpg-agent on %s still answers 5 s after KILLAGENT", sock);
+}
+
+/* End the session and stop the agent (what "gpgconf --kill gpg-agent" does,
+ * without starting two more programs), and wait until it is gone. */
+static void
+agent_close(struct consign_ctx *ctx, struct agent *a, const char *sock)
 {
     if (a->fd < 0)
         return;
@@ -1246,6 +1256,7 @@ agent_close(struct consign_ctx *ctx, struct agent *a)
         consign_log(ctx, CONSIGN_LOG_DEBUG, "stopping gpg-agent: %s", consign_err_msg(ctx));
     close(a->fd);
     a->fd = -1;
+    agent_wait_gone(ctx, a, sock);
 }
 
 /* The agent's socket as gpgconf names it for this home. */
@@ -1274,6 +1285,28 @@ out:
     gpgme_free(sock);
     gpgme_release(conf);
     return rc;
+}
+
+/* Stop the key directory's gpg-agent so no daemon outlives the command and
+ * no unlocked key stays cached, and wait until it is gone (see
+ * agent_wait_gone). Failures only matter for the debug log. */
+static void
+agent_stop(struct consign_ctx *ctx, const struct keyhome *h)
+{
+    struct consign_ctx quiet;
+    struct agent a;
+    char why[128], *sock = NULL;
+
+    if (run_gpgconf(h, "--kill", why, sizeof(why)) != 0)
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "%s", why);
+    consign_ctx_init(&quiet, NULL, NULL);
+    if (agent_socket(&quiet, h, &sock) != 0)
+        return;
+    memset(&a, 0, sizeof(a));
+    a.fd = -1;
+    a.ctx = &quiet;
+    agent_wait_gone(ctx, &a, sock);
+    free(sock);
 }
 
 /* --- the signer cache -------------------------------------------------------------
@@ -1662,7 +1695,7 @@ out:
     if (ag.fd >= 0) {
         struct consign_ctx quiet;
         consign_ctx_init(&quiet, NULL, NULL);
-        agent_close(&quiet, &ag);
+        agent_close(&quiet, &ag, sc.sock);
     } else if (started && (!cached || launched)) {
         agent_stop(ctx, &h);
     }
