@@ -10,9 +10,12 @@
 #include "consign/buf.h"
 #include "consign/path.h"
 #include "consign/tar.h"
+#include "consign/x86filter.h"
 
 #define BLOCK       CONSIGN_TAR_BLOCK
 #define OCTAL11_MAX 077777777777ULL /* 8 GiB - 1: what 11 octal digits hold */
+#define FILTER_BUF  (64u << 10)       /* bytes run through the x86 filter at once */
+#define FILTER_KEY  "CONSIGN.filter"  /* pax keyword (vendor namespace) */
 
 /* ustar header fields: offset and length. */
 #define NAME_OFF     0
@@ -70,6 +73,10 @@ struct consign_tar_writer {
     int in_file;
     int failed; /* the stream is inconsistent: every call fails */
     int finished;
+    int filtering;         /* the open file goes through the x86 filter */
+    struct consign_x86f xf;
+    unsigned char *fbuf;   /* FILTER_BUF + 4 bytes, made on first use */
+    size_t fkeep;          /* bytes at fbuf's start the filter has not decided */
 };
 
 int
@@ -92,6 +99,9 @@ consign_tar_writer_new(struct consign_ctx *ctx, consign_block_fn sink, void *use
 void
 consign_tar_writer_free(struct consign_tar_writer *w)
 {
+    if (!w)
+        return;
+    free(w->fbuf);
     free(w);
 }
 
@@ -234,7 +244,8 @@ seal_header(unsigned char *h)
  * the path, the link target or the size. */
 static int
 write_entry(struct consign_ctx *ctx, struct consign_tar_writer *w, const char *path, char type,
-            unsigned mode, unsigned long long size, long long mtime, const char *link)
+            unsigned mode, unsigned long long size, long long mtime, const char *link,
+            int filter)
 {
     unsigned char h[BLOCK];
     struct consign_buf name, pax;
@@ -274,6 +285,8 @@ write_entry(struct consign_ctx *ctx, struct consign_tar_writer *w, const char *p
         if ((rc = pax_record(ctx, &pax, "size", num, (size_t)n)))
             goto out;
     }
+    if (filter && (rc = pax_record(ctx, &pax, FILTER_KEY, "x86", 3)))
+        goto out;
     if (pax.len) {
         /* Named like GNU tar's, after the entry's last component, for readers
          * that know no pax and extract it as a file. */
@@ -315,7 +328,7 @@ int
 consign_tar_write_dir(struct consign_ctx *ctx, struct consign_tar_writer *w, const char *path,
                       unsigned mode, long long mtime)
 {
-    return write_entry(ctx, w, path, '5', mode, 0, mtime, NULL);
+    return write_entry(ctx, w, path, '5', mode, 0, mtime, NULL, 0);
 }
 
 int
@@ -327,7 +340,28 @@ consign_tar_write_symlink(struct consign_ctx *ctx, struct consign_tar_writer *w,
     if (n == 0 || n > CONSIGN_PATH_MAX)
         return consign_fail(ctx, CONSIGN_E_INVALID, "tar: '%s': symlink target %s", path,
                             n ? "too long" : "empty");
-    return write_entry(ctx, w, path, '2', 0777, 0, mtime, target);
+    return write_entry(ctx, w, path, '2', 0777, 0, mtime, target, 0);
+}
+
+int
+consign_tar_write_file_begin_ext(struct consign_ctx *ctx, struct consign_tar_writer *w,
+                                 const char *path, unsigned mode, unsigned long long size,
+                                 long long mtime, unsigned flags)
+{
+    int filter = (flags & CONSIGN_TAR_X86) != 0, rc;
+
+    if (flags & ~(unsigned)CONSIGN_TAR_X86)
+        return consign_fail(ctx, CONSIGN_E_USAGE, "tar: '%s': unknown flags %#x", path, flags);
+    if (filter && !w->fbuf && !(w->fbuf = consign_calloc(ctx, 1, FILTER_BUF + 4)))
+        return CONSIGN_E_NOMEM;
+    if ((rc = write_entry(ctx, w, path, '0', mode, size, mtime, NULL, filter)))
+        return rc;
+    w->in_file = 1;
+    w->size = w->left = size;
+    w->filtering = filter;
+    w->fkeep = 0;
+    consign_x86f_init(&w->xf, 0);
+    return 0;
 }
 
 int
@@ -335,11 +369,28 @@ consign_tar_write_file_begin(struct consign_ctx *ctx, struct consign_tar_writer 
                              const char *path, unsigned mode, unsigned long long size,
                              long long mtime)
 {
-    int rc = write_entry(ctx, w, path, '0', mode, size, mtime, NULL);
-    if (rc)
-        return rc;
-    w->in_file = 1;
-    w->size = w->left = size;
+    return consign_tar_write_file_begin_ext(ctx, w, path, mode, size, mtime, 0);
+}
+
+/* File data through the filter: copied behind the undecided bytes of the
+ * last call, run, and passed on as far as the filter decided. */
+static int
+emit_filtered(struct consign_ctx *ctx, struct consign_tar_writer *w, const unsigned char *p,
+              size_t n)
+{
+    while (n) {
+        size_t take = n < FILTER_BUF ? n : FILTER_BUF, have, done;
+        int rc;
+        memcpy(w->fbuf + w->fkeep, p, take);
+        p += take;
+        n -= take;
+        have = w->fkeep + take;
+        done = consign_x86f_run(&w->xf, w->fbuf, have);
+        if (done && (rc = emit(ctx, w, w->fbuf, done)))
+            return rc;
+        w->fkeep = have - done;
+        memmove(w->fbuf, w->fbuf + done, w->fkeep);
+    }
     return 0;
 }
 
@@ -356,7 +407,9 @@ consign_tar_write_data(struct consign_ctx *ctx, struct consign_tar_writer *w, co
                             w->size);
     }
     w->left -= n;
-    return n ? emit(ctx, w, p, n) : 0;
+    if (!n)
+        return 0;
+    return w->filtering ? emit_filtered(ctx, w, p, n) : emit(ctx, w, p, n);
 }
 
 int
@@ -372,6 +425,14 @@ consign_tar_write_file_end(struct consign_ctx *ctx, struct consign_tar_writer *w
                             w->size);
     }
     w->in_file = 0;
+    /* The last bytes the filter left undecided are final as they are. */
+    if (w->filtering && w->fkeep) {
+        int rc = emit(ctx, w, w->fbuf, w->fkeep);
+        w->fkeep = 0;
+        if (rc)
+            return rc;
+    }
+    w->filtering = 0;
     return emit(ctx, w, zero_block, pad_of(w->size));
 }
 
@@ -409,7 +470,8 @@ struct consign_tar_reader {
     unsigned long long left;  /* data bytes of the current member still to come */
     size_t pad;               /* padding bytes still to skip */
     unsigned long long off;   /* bytes consumed, for messages */
-    unsigned long long total; /* data bytes announced so far */
+    unsigned long long total; /* entries' data bytes announced so far */
+    unsigned long long meta_total; /* extended headers' bytes so far */
     unsigned long long entries;
     unsigned long long num; /* the entry being read, for messages */
     int zero_blocks;        /* consecutive zero blocks: two end the archive */
@@ -418,9 +480,14 @@ struct consign_tar_reader {
     /* Metadata for the next entry, from 'x', 'L' and 'K' members. */
     struct consign_buf meta; /* the member being collected */
     char *pax_path, *pax_link, *gnu_name, *gnu_link;
-    int have_pax, have_pax_size, have_pax_mtime;
+    int have_pax, have_pax_size, have_pax_mtime, pax_filter;
     unsigned long long pax_size;
     long long pax_mtime;
+    /* The current file's x86 filter (a pax CONSIGN.filter=x86 record). */
+    int filtering;
+    struct consign_x86f xf;
+    unsigned char *fbuf; /* FILTER_BUF + 4 bytes, made on first use */
+    size_t fkeep;        /* bytes at fbuf's start the filter has not decided */
     /* The current entry. */
     struct consign_buf raw, path, link;
     struct consign_tar_entry e;
@@ -476,7 +543,7 @@ clear_meta(struct consign_tar_reader *r)
     free(r->gnu_name);
     free(r->gnu_link);
     r->pax_path = r->pax_link = r->gnu_name = r->gnu_link = NULL;
-    r->have_pax = r->have_pax_size = r->have_pax_mtime = 0;
+    r->have_pax = r->have_pax_size = r->have_pax_mtime = r->pax_filter = 0;
     consign_buf_reset(&r->meta);
 }
 
@@ -520,6 +587,7 @@ consign_tar_reader_free(struct consign_tar_reader *r)
     consign_buf_free(&r->raw);
     consign_buf_free(&r->path);
     consign_buf_free(&r->link);
+    free(r->fbuf);
     free(r);
 }
 
@@ -638,6 +706,12 @@ pax_apply(struct consign_ctx *ctx, struct consign_tar_reader *r, const char *k, 
         if (parse_pax_time(v, vlen, &r->pax_mtime))
             return entry_fail(ctx, r, CONSIGN_E_SYNTAX, "bad pax mtime");
         r->have_pax_mtime = 1;
+        return 0;
+    }
+    if (KEY_IS(FILTER_KEY)) {
+        if (!(vlen == 3 && memcmp(v, "x86", 3) == 0))
+            return entry_fail(ctx, r, CONSIGN_E_SYNTAX, "unknown %s value", FILTER_KEY);
+        r->pax_filter = 1;
         return 0;
     }
     if (klen >= 11 && memcmp(k, "GNU.sparse.", 11) == 0)
@@ -841,6 +915,14 @@ on_entry(struct consign_ctx *ctx, struct consign_tar_reader *r, int posix)
                           "%llu bytes: over the limit of %llu bytes in total", size,
                           r->lim.max_total);
     r->total += size;
+    r->filtering = r->pax_filter;
+    if (r->filtering && e->type != CONSIGN_TAR_FILE)
+        return entry_fail(ctx, r, CONSIGN_E_SYNTAX, "%s on an entry that is not a file",
+                          FILTER_KEY);
+    if (r->filtering && !r->fbuf && !(r->fbuf = consign_calloc(ctx, 1, FILTER_BUF + 4)))
+        return CONSIGN_E_NOMEM;
+    r->fkeep = 0;
+    consign_x86f_init(&r->xf, 1);
     clear_meta(r);
     if (r->cb.entry && (rc = r->cb.entry(ctx, r->user, e)))
         return entry_context(ctx, r, rc);
@@ -867,6 +949,12 @@ end_member(struct consign_ctx *ctx, struct consign_tar_reader *r)
         if (!r->in_entry) /* a 'g' header */
             return 0;
         r->in_entry = 0;
+        /* The last bytes the filter left undecided are final as they are. */
+        if (r->filtering && r->fkeep && r->cb.data &&
+            (rc = r->cb.data(ctx, r->user, r->fbuf, r->fkeep)))
+            return entry_context(ctx, r, rc);
+        r->filtering = 0;
+        r->fkeep = 0;
         if (r->cb.entry_end && (rc = r->cb.entry_end(ctx, r->user)))
             return entry_context(ctx, r, rc);
         return 0;
@@ -900,10 +988,11 @@ meta_size(struct consign_ctx *ctx, struct consign_tar_reader *r, unsigned long l
     if (*size > max)
         return entry_fail(ctx, r, CONSIGN_E_TOOBIG, "'%c' header of %llu bytes (at most %llu)",
                           r->hdr[TYPE_OFF], *size, max);
-    if (*size > r->lim.max_total - r->total)
-        return entry_fail(ctx, r, CONSIGN_E_TOOBIG, "over the limit of %llu bytes in total",
-                          r->lim.max_total);
-    r->total += *size;
+    if (*size > CONSIGN_TAR_META_MAX - r->meta_total)
+        return entry_fail(ctx, r, CONSIGN_E_TOOBIG,
+                          "over the limit of %llu bytes of extended headers in total",
+                          (unsigned long long)CONSIGN_TAR_META_MAX);
+    r->meta_total += *size;
     return 0;
 }
 
@@ -973,6 +1062,28 @@ on_block(struct consign_ctx *ctx, struct consign_tar_reader *r)
     }
 }
 
+/* A filtered file's data: copied behind the undecided bytes of the last
+ * call, decoded, and passed on as far as the filter decided. */
+static int
+data_filtered(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned char *p,
+              size_t n)
+{
+    while (n) {
+        size_t take = n < FILTER_BUF ? n : FILTER_BUF, have, done;
+        int rc;
+        memcpy(r->fbuf + r->fkeep, p, take);
+        p += take;
+        n -= take;
+        have = r->fkeep + take;
+        done = consign_x86f_run(&r->xf, r->fbuf, have);
+        if (done && r->cb.data && (rc = r->cb.data(ctx, r->user, r->fbuf, done)))
+            return entry_context(ctx, r, rc);
+        r->fkeep = have - done;
+        memmove(r->fbuf, r->fbuf + done, r->fkeep);
+    }
+    return 0;
+}
+
 /* Data bytes of the current member. */
 static int
 on_data(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned char *p, size_t n)
@@ -981,6 +1092,8 @@ on_data(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned ch
 
     switch (r->kind) {
     case D_FILE:
+        if (r->filtering)
+            return data_filtered(ctx, r, p, n);
         if (r->cb.data && (rc = r->cb.data(ctx, r->user, p, n)))
             return entry_context(ctx, r, rc);
         return 0;

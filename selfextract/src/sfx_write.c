@@ -18,6 +18,7 @@
 #include "consign/product.h"
 #include "consign/sfx.h"
 #include "consign/tar.h"
+#include "consign/x86filter.h"
 #include "sfx_private.h"
 
 #define NAME_BUF 512
@@ -115,6 +116,32 @@ entry_block(struct consign_ctx *ctx, void *user, const void *p, size_t n)
     return consign_tar_write_data(ctx, user, p, n);
 }
 
+/* x86 machine code (ELF objects: the runtime's libjvm.so is most of a
+ * payload) goes through the branch filter, which makes it compress about 6%
+ * smaller; an unreadable file is left to the stream to report. */
+static unsigned
+file_flags(const struct consign_pkg_entry *e)
+{
+    unsigned char head[20];
+    size_t n = 0;
+
+    if (e->size < 64)
+        return 0;
+    if (e->data) {
+        memcpy(head, e->data, sizeof(head));
+        n = sizeof(head);
+    } else if (e->src) {
+        int fd = open(e->src, O_RDONLY | O_CLOEXEC);
+        ssize_t got;
+        if (fd < 0)
+            return 0;
+        got = consign_read(fd, head, sizeof(head));
+        close(fd);
+        n = got > 0 ? (size_t)got : 0;
+    }
+    return consign_x86f_wanted(head, n) ? CONSIGN_TAR_X86 : 0;
+}
+
 /* One package model's entries that a .bin install places. */
 static int
 add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_tar_writer *w,
@@ -145,8 +172,8 @@ add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_t
             break;
         case CONSIGN_PKG_FILE:
             st->files += e->size;
-            if (!(rc = consign_tar_write_file_begin(ctx, w, rel, e->mode, e->size,
-                                                    (long long)e->mtime)) &&
+            if (!(rc = consign_tar_write_file_begin_ext(ctx, w, rel, e->mode, e->size,
+                                                        (long long)e->mtime, file_flags(e))) &&
                 !(rc = consign_pkg_entry_stream(ctx, e, entry_block, w)))
                 rc = consign_tar_write_file_end(ctx, w);
             break;

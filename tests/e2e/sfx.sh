@@ -523,7 +523,7 @@ while read -r region pos; do
         kernel=$((kernel + 1))
     elif [ "$region" = stub ] && [ "$STATIC" = 0 ] && [ "$rc" -ne 0 ]; then
         loader=$((loader + 1)) # a dynamic stub: the loader or a sanitizer speaks first
-        loader_seen+=("$pos: exit $rc: $(grep -m1 . "$T/e" | cut -c1-120)")
+        loader_seen+=("$pos: exit $rc: $({ grep -m1 . "$T/e" || echo "(no message)"; } | cut -c1-120)")
     else
         what="exit $rc: $(head -c 200 "$T/e" | tr '\n' ' ')"
     fi

@@ -1283,6 +1283,18 @@ test_hostile_format(void **state)
     raw_hdr(&b, "f", '0', 0644, 0, NULL);
     raw_end(&b);
     expect_refused(&L, &b, CONSIGN_E_INVALID, "sparse", NULL);
+    /* consign's filter mark: only on a file, only the one known value. */
+    consign_buf_reset(&b);
+    raw_pax(&b, "22 CONSIGN.filter=x86\n");
+    raw_hdr(&b, "d", '5', 0755, 0, NULL);
+    raw_end(&b);
+    expect_refused(&L, &b, CONSIGN_E_SYNTAX, "CONSIGN.filter on an entry that is not a file",
+                   NULL);
+    consign_buf_reset(&b);
+    raw_pax(&b, "23 CONSIGN.filter=lzma\n");
+    raw_hdr(&b, "f", '0', 0644, 0, NULL);
+    raw_end(&b);
+    expect_refused(&L, &b, CONSIGN_E_SYNTAX, "unknown CONSIGN.filter value", NULL);
     /* An empty GNU long name (found by fuzzing: no data at all). */
     consign_buf_reset(&b);
     raw_hdr(&b, "././@LongLink", 'L', 0644, 0, NULL);

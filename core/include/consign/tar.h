@@ -10,8 +10,9 @@
  * it calls back for each entry and its data. It holds one 512-byte header and
  * at most one bounded extended header, checks every header (checksum, magic,
  * strict numeric fields), every path (relative, no "..") and the caller's
- * limits. It reads ustar, pax ('x' records path, linkpath, size, mtime; 'g'
- * skipped) and GNU ('L'/'K' long names) archives.
+ * limits. It reads ustar, pax ('x' records path, linkpath, size, mtime and
+ * consign's CONSIGN.filter=x86, whose filter it undoes before the data
+ * callback; 'g' skipped) and GNU ('L'/'K' long names) archives.
  *
  * Errors name the entry: "tar: entry 12 'opt/x/y': ...". Malformed archives
  * fail with CONSIGN_E_SYNTAX, unsafe paths with CONSIGN_E_UNSAFE_PATH,
@@ -26,6 +27,7 @@
 
 #define CONSIGN_TAR_BLOCK   512
 #define CONSIGN_TAR_PAX_MAX (64u << 10) /* bytes of one 'x' or 'g' extended header */
+#define CONSIGN_TAR_META_MAX (64ULL << 20) /* bytes of all extended headers of an archive */
 
 #define CONSIGN_TAR_DEFAULT_MAX_TOTAL   (4ULL << 30)
 #define CONSIGN_TAR_DEFAULT_MAX_ENTRIES 1000000ULL
@@ -60,6 +62,18 @@ int consign_tar_write_symlink(struct consign_ctx *ctx, struct consign_tar_writer
 int consign_tar_write_file_begin(struct consign_ctx *ctx, struct consign_tar_writer *w,
                                  const char *path, unsigned mode, unsigned long long size,
                                  long long mtime);
+
+/* Flags of consign_tar_write_file_begin_ext. */
+#define CONSIGN_TAR_X86 0x1u /* the data goes through the x86 filter (consign/x86filter.h),
+                                marked by a pax record CONSIGN.filter=x86 */
+
+/* consign_tar_write_file_begin with flags (0 or CONSIGN_TAR_X86). The
+ * filter keeps the size; consign_tar_write_data takes the file's own bytes.
+ * Only consign's reader undoes the filter: other tar programs extract such
+ * a file with its branches rewritten. */
+int consign_tar_write_file_begin_ext(struct consign_ctx *ctx, struct consign_tar_writer *w,
+                                     const char *path, unsigned mode, unsigned long long size,
+                                     long long mtime, unsigned flags);
 
 /* Data of the open file, in any number of calls. More bytes than declared
  * fail with CONSIGN_E_INVALID (and the writer is unusable afterwards). */
@@ -102,8 +116,10 @@ struct consign_tar_entry {
 
 /* A zero field means its default. */
 struct consign_tar_limits {
-    unsigned long long max_total;   /* sum of data sizes, extended headers included;
-                                       default CONSIGN_TAR_DEFAULT_MAX_TOTAL */
+    unsigned long long max_total;   /* sum of the entries' data sizes (what extraction
+                                       writes); default CONSIGN_TAR_DEFAULT_MAX_TOTAL.
+                                       Extended headers have their own bound,
+                                       CONSIGN_TAR_META_MAX */
     unsigned long long max_entries; /* default CONSIGN_TAR_DEFAULT_MAX_ENTRIES */
     size_t max_path;                /* bytes of a path or link target; default CONSIGN_PATH_MAX */
 };
