@@ -38,6 +38,13 @@ struct consign_extract {
     size_t ndirs, capdirs;
     unsigned long long files, bytes;
     int failed; /* the code of the first failure */
+    mode_t umask; /* the process's, read once: what creation modes lose */
+    /* The last parent directory opened (tar lists a directory's files
+     * together): its path relative to dirfd and its descriptor, or -1. Safe
+     * to reuse: extraction never removes or renames, so the directory that
+     * was reached without symlinks stays the one the path names. */
+    char *last_parent;
+    int last_parent_fd;
 };
 
 /* --- policy ------------------------------------------------------------------ */
@@ -218,16 +225,18 @@ static int
 make_file(struct consign_ctx *ctx, struct consign_extract *x, int parent, const char *base,
           const struct consign_tar_entry *e)
 {
+    mode_t want = e->mode & 07777, made = want & 0777 & ~x->umask;
     int fd, err;
 
-    fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* Created with at most the final permission bits (never a window with
+     * others); setuid/setgid and what the umask took are added before any data. */
+    fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, made);
     if (fd < 0) {
         if (errno == EEXIST)
             return consign_fail(ctx, CONSIGN_E_EXISTS, "already extracted (duplicate entry)");
         return consign_fail_errno(ctx, errno, "create");
     }
-    /* The final mode before any data: never a window with other bits. */
-    if (fchmod(fd, e->mode & 07777) < 0) {
+    if (made != want && fchmod(fd, want) < 0) {
         err = errno;
         close(fd);
         return consign_fail_errno(ctx, err, "chmod");
@@ -286,6 +295,40 @@ make_symlink(struct consign_ctx *ctx, int parent, const char *base,
     return 0;
 }
 
+/* The directory that holds path's last component, walked from dirfd
+ * without symlinks (open_parent), or the one the previous entry used when
+ * the prefix is the same. *out is borrowed (x keeps it). */
+static int
+parent_of(struct consign_ctx *ctx, struct consign_extract *x, const char *path, int *out,
+          char base[NAME_MAX + 1])
+{
+    const char *slash = strrchr(path, '/');
+    size_t plen = slash ? (size_t)(slash - path) : 0;
+    int fd = -1, rc;
+
+    if (plen && x->last_parent && strlen(x->last_parent) == plen &&
+        memcmp(x->last_parent, path, plen) == 0) {
+        if ((rc = component(ctx, slash + 1, strlen(slash + 1), base)))
+            return rc;
+        *out = x->last_parent_fd;
+        return 0;
+    }
+    if ((rc = open_parent(ctx, x->dirfd, path, 1, &fd, base)))
+        return rc;
+    if (fd == x->dirfd) { /* a top-level name */
+        *out = fd;
+        return 0;
+    }
+    if (x->last_parent_fd >= 0)
+        close(x->last_parent_fd);
+    free(x->last_parent);
+    x->last_parent_fd = fd;
+    if (!(x->last_parent = consign_strndup(ctx, path, plen)))
+        return CONSIGN_E_NOMEM;
+    *out = fd;
+    return 0;
+}
+
 /* Each entry: the policy first, then its parent walked without symlinks. */
 static int
 x_entry(struct consign_ctx *ctx, void *user, const struct consign_tar_entry *e)
@@ -298,7 +341,7 @@ x_entry(struct consign_ctx *ctx, void *user, const struct consign_tar_entry *e)
         goto out;
     if (strcmp(e->path, ".") == 0) /* the staging directory itself: left as it is */
         goto out;
-    if ((rc = open_parent(ctx, x->dirfd, e->path, 1, &parent, base)))
+    if ((rc = parent_of(ctx, x, e->path, &parent, base)))
         goto out;
     switch (e->type) {
     case CONSIGN_TAR_FILE:
@@ -315,8 +358,6 @@ x_entry(struct consign_ctx *ctx, void *user, const struct consign_tar_entry *e)
         break;
     }
 out:
-    if (parent >= 0 && parent != x->dirfd)
-        close(parent);
     return rc;
 }
 
@@ -407,6 +448,9 @@ consign_extract_new(struct consign_ctx *ctx, const char *dir, const struct consi
     if (!(x = consign_calloc(ctx, 1, sizeof(*x))))
         return CONSIGN_E_NOMEM;
     x->fd = -1;
+    x->last_parent_fd = -1;
+    x->umask = umask(022); /* there is no way to read it without setting it */
+    umask(x->umask);
     if (o)
         x->opts = *o;
     x->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -445,6 +489,9 @@ consign_extract_free(struct consign_extract *x)
         close(x->fd);
     if (x->dirfd >= 0)
         close(x->dirfd);
+    if (x->last_parent_fd >= 0)
+        close(x->last_parent_fd);
+    free(x->last_parent);
     consign_tar_reader_free(x->reader);
     for (i = 0; i < x->ndirs; i++)
         free(x->dirs[i].path);
