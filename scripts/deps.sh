@@ -21,6 +21,8 @@ PACKAGES=(
   tmux makeself
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
+  # bootstrap: proxy auto-config evaluation (docs/internals/pac.md)
+  libpacparser-dev
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)
