@@ -372,12 +372,14 @@ expect_rc 0 "export the protected key" keys export --keydir "$P" --format apt --
 expect_rc 0 "sign with the right --passphrase-file" keys sign --keydir "$P" --armor \
     --passphrase-file "$W/pass" --out "$W/p.asc" "$W/SHA256SUMS"
 check "gpgv verifies the protected key's signature" verify "$W/p.gpg" "$W/p.asc" "$W/SHA256SUMS"
-pkc=$(key_created "$W/p.gpg")
-sde_sign $((pkc + 5)) --keydir "$P" --passphrase-file "$W/pass" --out "$W/p1.sig" "$W/SHA256SUMS"
-sde_sign $((pkc + 5)) --keydir "$P" --passphrase-file "$W/pass" --out "$W/p2.sig" "$W/SHA256SUMS"
+# An hour after the primary key: its signing subkey may be made seconds
+# later on a loaded machine, and a signature may not predate its key.
+pkc=$(($(key_created "$W/p.gpg") + 3600))
+sde_sign $pkc --keydir "$P" --passphrase-file "$W/pass" --out "$W/p1.sig" "$W/SHA256SUMS"
+sde_sign $pkc --keydir "$P" --passphrase-file "$W/pass" --out "$W/p2.sig" "$W/SHA256SUMS"
 check "protected key: the same SOURCE_DATE_EPOCH gives the same signature" \
     cmp "$W/p1.sig" "$W/p2.sig"
-gpg_ref "$P/gnupg" $((pkc + 5)) "$W/p.ref" --passphrase-file "$W/pass" --detach-sign \
+gpg_ref "$P/gnupg" $pkc "$W/p.ref" --passphrase-file "$W/pass" --detach-sign \
     "$W/SHA256SUMS" || true
 check "protected key: byte for byte gpg's signature" cmp "$W/p1.sig" "$W/p.ref"
 expect_rc 1 "sign with a wrong passphrase fails" keys sign --keydir "$P" --armor \
