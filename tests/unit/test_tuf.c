@@ -516,10 +516,21 @@ repo_role(struct repo *r, const char *role, long long version, struct tkey *key,
     char name[128], *text = targets_text(version, FUTURE, members, delegations);
     size_t i;
 
+    char file[96], *o = file;
+    const char *p;
+
+    /* The file name percent-encodes all but [A-Za-z0-9._-], and a leading '.'. */
+    for (p = role; *p && o < file + sizeof(file) - 4; p++)
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p) &&
+            !(p == role && *p == '.'))
+            *o++ = *p;
+        else
+            o += snprintf(o, 4, "%%%02X", (unsigned char)*p);
+    *o = '\0';
     if (r->consistent)
-        snprintf(name, sizeof(name), "%lld.%s.json", version, role);
+        snprintf(name, sizeof(name), "%lld.%s.json", version, file);
     else
-        snprintf(name, sizeof(name), "%s.json", role);
+        snprintf(name, sizeof(name), "%s.json", file);
     write_meta(r, name, text, &key, 1, 0);
     free(text);
     for (i = 0; i < r->n_roles && strcmp(r->roles[i].name, role) != 0; i++)
@@ -1718,6 +1729,59 @@ test_time_and_paths(void **state)
     assert_false(consign_tuf_role_matches(&role, "foo"));
 }
 
+/* A delegated role name that is not a file name; a target with only a
+ * sha512 hash (its consistent name uses that); custom data. */
+static void
+test_odd_names(void **state)
+{
+    const struct consign_tuf_target *t = NULL;
+    struct consign_tuf_client *c = NULL;
+    char deleg[2048], members[512], h512[129], *st;
+    unsigned char md[CONSIGN_HASH_MAX];
+    struct consign_ctx ctx;
+    struct consign_buf b;
+    struct repo r;
+
+    (void)state;
+    repo_init(&r, 1);
+    repo_root(&r, r.root_keys, 1);
+    repo_trust_root(&r);
+    snprintf(deleg, sizeof(deleg),
+             "{\"keys\":{\"%s\":%s},\"roles\":[{\"name\":\"../we/ird name\",\"keyids\":[\"%s\"],"
+             "\"threshold\":1,\"paths\":[\"odd/*\"],\"terminating\":true}]}",
+             k_d1.keyid, k_d1.json, k_d1.keyid);
+    r.delegations = deleg;
+    assert_int_equal(consign_hash_buf(NULL, CONSIGN_HASH_SHA512, "five!", 5, md), 0);
+    consign_hex(md, 64, h512);
+    snprintf(members, sizeof(members),
+             "\"odd/f\":{\"length\":5,\"hashes\":{\"sha512\":\"%s\"},"
+             "\"custom\":{\"os\":\"linux\",\"arch\":\"x86_64\"}}",
+             h512);
+    {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/targets/odd/%s.f", r.base, h512);
+        put_file(path, "five!", 5);
+    }
+    repo_role(&r, "../we/ird name", 1, &k_d1, members, NULL);
+    repo_publish(&r);
+    r.delegations = NULL;
+    consign_ctx_init(&ctx, NULL, NULL);
+    assert_int_equal(client_open(&ctx, &r, NULL, &c), 0);
+    if (consign_tuf_client_find_target(&ctx, c, "odd/f", &t))
+        fail_msg("%s", consign_err_msg(&ctx));
+    assert_string_equal(t->custom, "{\"arch\":\"x86_64\",\"os\":\"linux\"}");
+    assert_false(t->hashes.has_sha256);
+    consign_buf_init(&b, 0);
+    assert_int_equal(consign_tuf_client_download_target(&ctx, c, t, &b), 0);
+    assert_int_equal(b.len, 5);
+    consign_buf_free(&b);
+    consign_tuf_client_free(c);
+    st = dir_state(r.client);
+    assert_true(has_file(st, "%2E.%2Fwe%2Fird%20name.json"));
+    free(st);
+    repo_free(&r);
+}
+
 static void
 test_fetch_dir(void **state)
 {
@@ -1895,8 +1959,9 @@ main(void)
         cmocka_unit_test(test_root_chain),       cmocka_unit_test(test_root_refused),
         cmocka_unit_test(test_root_cap),         cmocka_unit_test(test_key_rotation),
         cmocka_unit_test(test_delegations),      cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_time_and_paths),   cmocka_unit_test(test_fetch_dir),
-        cmocka_unit_test(test_sigstore),         cmocka_unit_test(test_sigstore_verify),
+        cmocka_unit_test(test_time_and_paths),   cmocka_unit_test(test_odd_names),
+        cmocka_unit_test(test_fetch_dir),        cmocka_unit_test(test_sigstore),
+        cmocka_unit_test(test_sigstore_verify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -46,7 +46,7 @@ enum consign_tuf_type {
 struct consign_tuf_pkey;
 
 struct consign_tuf_key {
-    char *keyid;   /* as listed; checked to be the SHA-256 of the key's canonical JSON */
+    char *keyid;   /* as listed (not required to be its key's hash, see verify_role) */
     char *keytype; /* "ed25519", "ecdsa", "ecdsa-sha2-nistp256", "rsa", or other */
     char *scheme;
     struct consign_tuf_pkey *pkey; /* NULL: an unsupported type or scheme, never counts */
@@ -130,20 +130,23 @@ const char *consign_tuf_type_name(enum consign_tuf_type t);
 
 /* Parse one metadata file ({"signed": ..., "signatures": [...]}) of the
  * expected type. Checks every field's type, "_type", spec_version (major 1),
- * version >= 1, the expiry's format, keyids against their keys, thresholds
- * >= 1, unique keyids per role and unique delegated role names. Nothing is
- * verified or trusted yet. Errors: CONSIGN_E_SYNTAX (JSON), CONSIGN_E_INVALID
- * (TUF), CONSIGN_E_TOOBIG. *out is owned by the caller. */
+ * version >= 1, the expiry's format, thresholds >= 1, unique keyids per role,
+ * unique delegated role names that are not top-level names, and computes the
+ * canonical bytes the signatures cover. Unknown fields are allowed (and
+ * signed over). Nothing is verified or trusted yet. Errors: CONSIGN_E_SYNTAX
+ * (JSON), CONSIGN_E_INVALID (TUF), CONSIGN_E_TOOBIG. *out is the caller's. */
 int consign_tuf_metadata_parse(struct consign_ctx *ctx, const char *data, size_t len,
                                enum consign_tuf_type type, struct consign_tuf_metadata **out);
 void consign_tuf_metadata_free(struct consign_tuf_metadata *md);
 
 /* Verify md's signatures for role, with keys from keys (sorted by keyid,
- * as in a parsed root or targets). A keyid counts at most once, keyids not
- * listed in role (or without a key) are ignored, bad signatures do not
- * count. what names the file in messages. 0 when at least role->threshold
- * distinct keys of the role signed. CONSIGN_E_UNTRUSTED when none did,
- * CONSIGN_E_BAD_SIGNATURE when some but too few did. */
+ * as in a parsed root or targets). Each key counts at most once, also when
+ * the same public key is listed under two keyids; only the first signature
+ * listed for a keyid is tried; keyids not listed in role (or without a
+ * usable key) are ignored; bad signatures do not count. what names the file
+ * in messages. 0 when at least role->threshold keys of the role signed.
+ * CONSIGN_E_UNTRUSTED when no key of the role signed at all,
+ * CONSIGN_E_BAD_SIGNATURE when some did but too few were valid. */
 int consign_tuf_verify_role(struct consign_ctx *ctx, const struct consign_tuf_metadata *md,
                             const struct consign_tuf_key *keys, size_t n_keys,
                             const struct consign_tuf_role *role, const char *what);
@@ -237,8 +240,9 @@ int consign_tuf_client_find_target(struct consign_ctx *ctx, struct consign_tuf_c
                                    const char *path, const struct consign_tuf_target **out);
 
 /* Section 5.7: fetch a target (at most its listed length, named HASH.name
- * under consistent snapshots) and check its length and hashes. out is
- * (re)initialised; its contents are the verified bytes. */
+ * under consistent snapshots) and check its length and hashes. out must
+ * have been initialised (consign_buf_init); it is emptied and receives the
+ * verified bytes (freed again on failure). */
 int consign_tuf_client_download_target(struct consign_ctx *ctx, struct consign_tuf_client *c,
                                        const struct consign_tuf_target *t, struct consign_buf *out);
 /* The same, then written atomically to dest with mode. */
