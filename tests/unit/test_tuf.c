@@ -519,10 +519,9 @@ repo_role(struct repo *r, const char *role, long long version, struct tkey *key,
     char file[96], *o = file;
     const char *p;
 
-    /* The file name percent-encodes all but [A-Za-z0-9._-], and a leading '.'. */
+    /* The file name percent-encodes all but [A-Za-z0-9._~-] (URL quoting). */
     for (p = role; *p && o < file + sizeof(file) - 4; p++)
-        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p) &&
-            !(p == role && *p == '.'))
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-", *p))
             *o++ = *p;
         else
             o += snprintf(o, 4, "%%%02X", (unsigned char)*p);
@@ -1081,9 +1080,12 @@ test_signatures(void **state)
     repo_timestamp_by(&r, (struct tkey *[]){&k_ts1}, 1, 0);
     expect(&ctx, refresh(&ctx, &r), CONSIGN_E_BAD_SIGNATURE,
            "tuf: timestamp.json: 1 valid signature of the 2 required (0 bad)");
-    /* The same key twice counts once. */
+    /* The same keyid twice is refused (the specification: keyids are unique). */
     repo_timestamp_by(&r, (struct tkey *[]){&k_ts1, &k_ts1}, 2, 0);
-    expect(&ctx, refresh(&ctx, &r), CONSIGN_E_BAD_SIGNATURE, "1 valid signature of the 2 required");
+    expect(&ctx, refresh(&ctx, &r), CONSIGN_E_INVALID, "tuf: timestamp.json: signatures: keyid");
+    expect(&ctx, refresh(&ctx, &r), CONSIGN_E_INVALID, "signs more than once");
+    repo_timestamp_by(&r, (struct tkey *[]){&k_ts1, &k_ts2, &k_ts1}, 3, 0);
+    expect(&ctx, refresh(&ctx, &r), CONSIGN_E_INVALID, "signs more than once");
     /* A bad signature does not count. */
     repo_timestamp_by(&r, (struct tkey *[]){&k_ts1, &k_ts2}, 2, 2);
     expect(&ctx, refresh(&ctx, &r), CONSIGN_E_BAD_SIGNATURE,
@@ -1509,6 +1511,19 @@ test_parse(void **state)
     parse_refused("{\"_type\":\"timestamp\",\"spec_version\":\"1\",\"expires\":\"" FUTURE
                   "\",\"version\":1," TS_META "}",
                   CONSIGN_TUF_TIMESTAMP, CONSIGN_E_INVALID, "is not MAJOR.MINOR[.PATCH]");
+    {
+        static const char *const bad[] = {"1.0.",    ".1", "1..0", "1.0.0.0",
+                                          "1.0-rc1", "",   "1.x",  "1.0000000000"};
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            snprintf(text, sizeof(text),
+                     "{\"_type\":\"timestamp\",\"spec_version\":\"%s\",\"expires\":\"" FUTURE
+                     "\",\"version\":1," TS_META "}",
+                     bad[i]);
+            parse_refused(text, CONSIGN_TUF_TIMESTAMP, CONSIGN_E_INVALID,
+                          "is not MAJOR.MINOR[.PATCH]");
+        }
+    }
     parse_refused("{\"_type\":\"timestamp\",\"spec_version\":\"1.0\",\"expires\":"
                   "\"2030-01-01T00:00:00+00:00\",\"version\":1," TS_META "}",
                   CONSIGN_TUF_TIMESTAMP, CONSIGN_E_INVALID, "is not a YYYY-MM-DDTHH:MM:SSZ time");
@@ -1736,7 +1751,7 @@ test_odd_names(void **state)
 {
     const struct consign_tuf_target *t = NULL;
     struct consign_tuf_client *c = NULL;
-    char deleg[2048], members[512], h512[129], *st;
+    char deleg[2048], members[512], h512[129];
     unsigned char md[CONSIGN_HASH_MAX];
     struct consign_ctx ctx;
     struct consign_buf b;
@@ -1776,9 +1791,13 @@ test_odd_names(void **state)
     assert_int_equal(b.len, 5);
     consign_buf_free(&b);
     consign_tuf_client_free(c);
-    st = dir_state(r.client);
-    assert_true(has_file(st, "%2E.%2Fwe%2Fird%20name.json"));
-    free(st);
+    {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/..%%2Fwe%%2Fird%%20name.json", r.client);
+        assert_true(consign_is_file(path));
+        snprintf(path, sizeof(path), "%s/1...%%2Fwe%%2Fird%%20name.json", r.meta);
+        assert_true(consign_is_file(path));
+    }
     repo_free(&r);
 }
 

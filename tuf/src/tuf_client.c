@@ -89,9 +89,10 @@ consign_tuf_client_trusted(const struct consign_tuf_client *c, enum consign_tuf_
 
 /* ---- files ---- */
 
-/* A role name as one file name component: [A-Za-z0-9._-] kept, every other
- * byte and a leading '.' percent-encoded (no hidden files, never "." or
- * ".."), then ".json". Names are bounded, so this is too. */
+/* A role name as one file name component, for the request and the local
+ * copy alike: [A-Za-z0-9._~-] kept, every other byte percent-encoded (as
+ * URL quoting does it, so "../x" is "..%2Fx"), then ".json": never "." or
+ * "..", never a '/'. Names are bounded, so this is too. */
 static int
 role_file(struct consign_ctx *ctx, const char *name, char **out)
 {
@@ -106,7 +107,7 @@ role_file(struct consign_ctx *ctx, const char *name, char **out)
     consign_buf_init(&b, 3 * ROLE_NAME_MAX + 8);
     for (p = (const unsigned char *)name; *p && !rc; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            (*p == '.' && p != (const unsigned char *)name) || *p == '_' || *p == '-') {
+            *p == '.' || *p == '_' || *p == '-' || *p == '~') {
             rc = consign_buf_append(ctx, &b, p, 1);
         } else {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};

@@ -285,23 +285,26 @@ static int
 parse_spec_version(struct consign_ctx *ctx, const char *s)
 {
     const char *p = s;
-    int parts = 0, major = -1;
+    int parts = 0, major = -1, ok = 1;
 
+    /* One to nine digits per part, parts separated by single dots. */
     for (;;) {
         int v = 0, nd = 0;
         while (*p >= '0' && *p <= '9' && nd < 9) {
             v = v * 10 + (*p++ - '0');
             nd++;
         }
-        if (!nd)
+        if (!nd) {
+            ok = 0;
             break;
+        }
         if (parts++ == 0)
             major = v;
         if (*p != '.')
             break;
         p++;
     }
-    if (*p || parts < 2 || parts > 3)
+    if (!ok || *p || parts < 2 || parts > 3)
         return consign_fail(ctx, CONSIGN_E_INVALID,
                             "spec_version '%.32s' is not MAJOR.MINOR[.PATCH]", s);
     if (major != 1)
@@ -443,7 +446,7 @@ static int
 parse_signatures(struct consign_ctx *ctx, const struct consign_json *arr,
                  struct consign_tuf_metadata *md)
 {
-    size_t i;
+    size_t i, j;
     int rc;
 
     if (!(md->sigs = consign_calloc(ctx, arr->count, sizeof(*md->sigs))))
@@ -461,6 +464,12 @@ parse_signatures(struct consign_ctx *ctx, const struct consign_json *arr,
         if ((rc = str_field(ctx, o, w, "keyid", &s->keyid)) ||
             (rc = field(ctx, o, w, "sig", CONSIGN_JSON_STRING, 1, &sig)))
             return rc;
+        /* "The keyid MUST be unique in the signatures array." Few signatures
+         * per file in practice; the JSON size bounds the quadratic check. */
+        for (j = 0; j < i; j++)
+            if (strcmp(md->sigs[j].keyid, s->keyid) == 0)
+                return consign_fail(ctx, CONSIGN_E_INVALID,
+                                    "signatures: keyid %.16s... signs more than once", s->keyid);
         /* Empty or malformed hex is kept as no signature: it cannot count. */
         hexlen = sig->len;
         if (hexlen && hexlen % 2 == 0) {

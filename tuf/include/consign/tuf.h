@@ -130,9 +130,9 @@ const char *consign_tuf_type_name(enum consign_tuf_type t);
 
 /* Parse one metadata file ({"signed": ..., "signatures": [...]}) of the
  * expected type. Checks every field's type, "_type", spec_version (major 1),
- * version >= 1, the expiry's format, thresholds >= 1, unique keyids per role,
- * unique delegated role names that are not top-level names, and computes the
- * canonical bytes the signatures cover. Unknown fields are allowed (and
+ * version >= 1, the expiry's format, thresholds >= 1, unique keyids per role
+ * and per signatures array, unique delegated role names that are not
+ * top-level names, and computes the canonical bytes the signatures cover. Unknown fields are allowed (and
  * signed over). Nothing is verified or trusted yet. Errors: CONSIGN_E_SYNTAX
  * (JSON), CONSIGN_E_INVALID (TUF), CONSIGN_E_TOOBIG. *out is the caller's. */
 int consign_tuf_metadata_parse(struct consign_ctx *ctx, const char *data, size_t len,
