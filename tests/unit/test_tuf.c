@@ -1209,8 +1209,12 @@ test_root_refused(void **state)
     r.root_keys[0] = &k_r1;
     r.root_v = 3;
     repo_root(&r, (struct tkey *[]){&k_r1}, 1);
-    rename(strcat(strcpy((char[256]){0}, r.meta), "/3.root.json"),
-           strcat(strcpy((char[256]){0}, r.meta), "/2.root.json"));
+    {
+        char from[256], to[256];
+        snprintf(from, sizeof(from), "%s/3.root.json", r.meta);
+        snprintf(to, sizeof(to), "%s/2.root.json", r.meta);
+        assert_int_equal(rename(from, to), 0);
+    }
     expect(&ctx, refresh(&ctx, &r), CONSIGN_E_ROLLBACK,
            "tuf: 2.root.json: holds version 3, expected 2");
     after = dir_state(r.client);
