@@ -36,7 +36,9 @@ extern "C" {
     X(CONSIGN_E_NETWORK, 1, "network error")                                                       \
     X(CONSIGN_E_LOCKED, 1, "locked by another process")                                            \
     X(CONSIGN_E_EXEC, 1, "could not run a program")                                                \
-    X(CONSIGN_E_INTERNAL, 1, "internal error")
+    X(CONSIGN_E_INTERNAL, 1, "internal error")                                                     \
+    X(CONSIGN_E_ROLLBACK, 1, "older than the trusted version")                                     \
+    X(CONSIGN_E_MISMATCH, 1, "does not match the trusted metadata")
 
 enum consign_code {
     CONSIGN_OK = 0,
