@@ -341,8 +341,8 @@ if [ -n "$tar11" ]; then
         cp "$SMOKE.stripped" "$D/curlsmoke"
         cp "$CA" "$D/ca.pem"
         printf '%s\n' "127.0.0.1 localhost curlsmoke.test" >"$D/etc/hosts"
-        echo "# Debian 11 root from $(basename "$tar11"): $(grep -ao 'GLIBC_2\.[0-9]*' \
-            "$D/lib/x86_64-linux-gnu/libc.so.6" 2>/dev/null | sort -uV | tail -n 1 || true)"
+        echo "# Debian 11 root from $(basename "$tar11"), its libc: $(basename \
+            "$(readlink "$D/lib/x86_64-linux-gnu/libc.so.6" || echo '?')")"
         fetch "Debian 11 root: https://curlsmoke.test:$PORT/file" "$T/www/file" \
             chroot "$D" /curlsmoke --cacert /ca.pem "https://curlsmoke.test:$PORT/file"
     else
