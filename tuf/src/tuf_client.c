@@ -480,7 +480,7 @@ update_snapshot(struct consign_ctx *ctx, struct consign_tuf_client *c)
     struct consign_tuf_metadata *old = NULL, *md = NULL;
     struct consign_buf b;
     char *olddata = NULL, name[48];
-    size_t oldlen = 0, i, cap;
+    size_t oldlen = 0, i, cap = 0;
     int rc = 0;
 
     consign_buf_init(&b, 0);
@@ -566,7 +566,7 @@ load_targets_role(struct consign_ctx *ctx, struct consign_tuf_client *c, const c
     const struct consign_tuf_metafile *mf;
     char *file = NULL, *metaname = NULL, *remote = NULL, *olddata = NULL;
     struct consign_buf b;
-    size_t oldlen = 0, cap;
+    size_t oldlen = 0, cap = 0;
     int rc = 0;
 
     *out = NULL;
