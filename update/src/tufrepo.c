@@ -1065,7 +1065,7 @@ out:
     free(dir);
     free(tmp);
     free(final);
-    return rc ? consign_err_context(ctx, rc, "%s", a->file) : 0;
+    return rc;
 }
 
 int
