@@ -328,7 +328,7 @@ run_publish(struct cli *cli, int argc, char **argv)
     for (i = a.first; i < argc; i++, n++) {
         const char *eq = strchr(argv[i], '=');
         memset(&arts[n], 0, sizeof(arts[n]));
-        if (eq && eq != argv[i] && !strchr(argv[i], '/')) {
+        if (eq && eq != argv[i] && strcspn(argv[i], "/") > (size_t)(eq - argv[i])) {
             /* ARCH=FILE: argv is ours to split. */
             argv[i][eq - argv[i]] = '\0';
             arts[n].arch = argv[i];

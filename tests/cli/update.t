@@ -3,7 +3,7 @@
 $ export SOURCE_DATE_EPOCH=1900000000; consign update init --keydir keys --repo repo --root-keys 3 --root-threshold 2
 repo: TUF repository initialised (root: 3 keys, threshold 2)
 $ printf 'amd64 payload\n' >agent-amd64.bin && printf 'arm64 payload\n' >agent-arm64.bin
-$ export SOURCE_DATE_EPOCH=1900000000; consign update publish --keydir keys --repo repo --name tiny-agent --version 1.0.0 --channel beta --rollout 25 --min-version 0.9.0 amd64=agent-amd64.bin arm64=agent-arm64.bin
+$ export SOURCE_DATE_EPOCH=1900000000; consign update publish --keydir keys --repo repo --name tiny-agent --version 1.0.0 --channel beta --rollout 25 --min-version 0.9.0 amd64=agent-amd64.bin arm64=./agent-arm64.bin
 tiny-agent 1.0.0 (channel beta, rollout 25%): 2 targets published
 $ cd repo && find . -type f | sort
 ./.lock

@@ -499,7 +499,7 @@ test_key_files(void **state)
     while ((d = readdir(dh))) {
         char path[512];
         char *pem;
-        if (d->d_name[0] == '.')
+        if (d->d_name[0] == '.' || strcmp(d->d_name, "root.json") == 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", tuf, d->d_name);
         assert_int_equal(stat(path, &st), 0);
@@ -554,6 +554,58 @@ test_errors(void **state)
     e.o.root_keys = 2;
     e.o.root_threshold = 3;
     assert_int_equal(consign_tufrepo_rotate(&ctx, &e.o, CONSIGN_TUF_ROOT, NULL), CONSIGN_E_INVALID);
+    env_free(&e);
+}
+
+/* The writer builds on its own signed state only: a repository changed
+ * behind its back is refused, not re-signed. */
+static void
+test_tampered(void **state)
+{
+    struct consign_ctx ctx;
+    struct env e, other;
+    char path[256], *data, *p;
+    size_t len = 0;
+
+    (void)state;
+    env_init(&e, T0);
+    init_repo(&e);
+    publish(&e, "1.0.0", "stable", 100, NULL);
+
+    /* A target slipped into the current targets file (its signature no longer holds). */
+    snprintf(path, sizeof(path), "%s/metadata/2.targets.json", e.repo);
+    assert_non_null(data = get(path, &len));
+    assert_non_null(p = strstr(data, "\"rollout\":100"));
+    p[11] = '9';
+    p[12] = '9';
+    put(path, data);
+    consign_ctx_init(&ctx, NULL, NULL);
+    assert_int_equal(consign_tufrepo_refresh_timestamp(&ctx, &e.o), CONSIGN_E_BAD_SIGNATURE);
+    e.o.now = T0 + 1;
+    {
+        char amd[256];
+        struct consign_tufrepo_artifact a = {amd, NULL, "amd64"};
+        struct consign_tufrepo_release rel = {"agent", "1.0.1", NULL, 100, NULL, &a, 1};
+        artifact(&e, "amd64", "x.bin", "x", amd, sizeof(amd));
+        assert_int_equal(consign_tufrepo_publish(&ctx, &e.o, &rel), CONSIGN_E_BAD_SIGNATURE);
+        assert_non_null(strstr(consign_err_msg(&ctx), "2.targets.json"));
+        p[11] = '0';
+        p[12] = '0';
+        put(path, data);
+        CHECK(&ctx, consign_tufrepo_publish(&ctx, &e.o, &rel));
+    }
+    free(data);
+
+    /* Another repository's key directory. */
+    env_init(&other, T0);
+    init_repo(&other);
+    other.o.repo = e.repo;
+    assert_int_equal(consign_tufrepo_refresh_timestamp(&ctx, &other.o), CONSIGN_E_MISMATCH);
+    /* A root added to the repository that the key directory did not write. */
+    snprintf(path, sizeof(path), "%s/metadata/2.root.json", e.repo);
+    put(path, "{}");
+    assert_int_equal(consign_tufrepo_refresh_timestamp(&ctx, &e.o), CONSIGN_E_MISMATCH);
+    env_free(&other);
     env_free(&e);
 }
 
@@ -613,6 +665,7 @@ main(void)
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_key_files),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

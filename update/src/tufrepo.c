@@ -437,33 +437,46 @@ out:
     return rc;
 }
 
-/* Read and parse metadata/NAME; *signed_out: its "signed" member (borrowed from *doc). */
+/* Read dir/NAME as metadata of type t. With verify (the pinned root), its
+ * signatures must reach the role's threshold. *signed_out: its "signed"
+ * member (borrowed from *doc); data (may be NULL): the file's bytes. */
 static int
-meta_read(struct consign_ctx *ctx, const struct repo *r, const char *name, const char *type,
-          struct consign_json **doc, const struct consign_json **signed_out)
+meta_read(struct consign_ctx *ctx, const char *dir, const char *name, enum consign_tuf_type t,
+          const struct consign_tuf_metadata *verify, struct consign_json **doc,
+          const struct consign_json **signed_out, struct consign_tuf_metadata **md_out,
+          char **data_out, size_t *len_out)
 {
+    struct consign_tuf_metadata *md = NULL;
     char *path = NULL, *data = NULL;
     const struct consign_json *s;
     size_t len = 0;
     int rc;
 
     *doc = NULL;
-    if (!(path = path_join(ctx, r->metadir, name))) {
+    if (!(path = path_join(ctx, dir, name))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
     if ((rc = consign_file_read(ctx, path, META_MAX, &data, &len)) ||
+        (rc = consign_tuf_metadata_parse(ctx, data, len, t, &md)) ||
+        (verify && (rc = consign_tuf_verify_role(ctx, md, verify->keys, verify->n_keys,
+                                                 &verify->roles[t], name))) ||
         (rc = consign_json_parse(ctx, data, len, NULL, doc)))
         goto out;
-    s = consign_json_get(*doc, "signed");
-    if (!s || !consign_json_str(consign_json_get(s, "_type")) ||
-        strcmp(consign_json_str(consign_json_get(s, "_type")), type) != 0 ||
-        !consign_json_get(s, "version") ||
-        consign_json_get(s, "version")->type != CONSIGN_JSON_INT) {
-        rc = consign_fail(ctx, CONSIGN_E_INVALID, "not %s metadata", type);
+    if (!(s = consign_json_get(*doc, "signed"))) {
+        rc = consign_fail(ctx, CONSIGN_E_INVALID, "no signed object");
         goto out;
     }
     *signed_out = s;
+    if (md_out) {
+        *md_out = md;
+        md = NULL;
+    }
+    if (data_out) {
+        *data_out = data;
+        *len_out = len;
+        data = NULL;
+    }
 out:
     if (rc) {
         consign_json_free(*doc);
@@ -471,6 +484,7 @@ out:
         if (path)
             consign_err_context(ctx, rc, "%s", path);
     }
+    consign_tuf_metadata_free(md);
     free(data);
     free(path);
     return rc;
@@ -489,17 +503,30 @@ meta_version(struct consign_ctx *ctx, const struct consign_json *s, const char *
     return 0;
 }
 
-/* The newest root, timestamp, snapshot and targets. */
+/* The state to build on. The root is the one pinned in KEYDIR/tuf/root.json
+ * (written with every root), which must be the repository's newest root, byte
+ * for byte; the snapshot and targets files must carry the signatures that
+ * root requires, so a tampered repository directory is refused rather than
+ * re-signed. */
 static int
 repo_load(struct consign_ctx *ctx, struct repo *r)
 {
     struct consign_json *doc = NULL;
+    struct consign_tuf_metadata *pin = NULL;
     const struct consign_json *s = NULL, *t;
-    char name[64], *path = NULL;
+    char name[64], *path = NULL, *pdata = NULL, *rdata = NULL;
+    size_t plen = 0, rlen = 0;
     long long n;
     int rc = 0;
 
-    for (n = 1; n <= MAX_ROOTS; n++) {
+    if ((rc = meta_read(ctx, r->tufdir, "root.json", CONSIGN_TUF_ROOT, NULL, &doc, &s, &pin,
+                        &pdata, &plen)) ||
+        (rc = consign_json_dup(ctx, s, &r->root)))
+        goto out;
+    r->root_v = pin->version;
+    consign_json_free(doc);
+    doc = NULL;
+    for (n = r->root_v; n <= MAX_ROOTS; n++) {
         snprintf(name, sizeof(name), "%lld.root.json", n + 1);
         free(path);
         if (!(path = path_join(ctx, r->metadir, name))) {
@@ -510,18 +537,22 @@ repo_load(struct consign_ctx *ctx, struct repo *r)
             break;
     }
     snprintf(name, sizeof(name), "%lld.root.json", n);
-    if ((rc = meta_read(ctx, r, name, "root", &doc, &s)) ||
-        (rc = consign_json_dup(ctx, s, &r->root)))
-        goto out;
-    r->root_v = consign_json_get(s, "version")->integer;
-    if (r->root_v != n) {
-        rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: version %lld", name, r->root_v);
+    free(path);
+    if (!(path = path_join(ctx, r->metadir, name))) {
+        rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    consign_json_free(doc);
-    doc = NULL;
+    if (consign_file_read(ctx, path, META_MAX, &rdata, &rlen) || n != r->root_v || rlen != plen ||
+        memcmp(rdata, pdata, plen) != 0) {
+        rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
+                          "%s/root.json (version %lld) is not the newest root of %s (version "
+                          "%lld): another repository's keys, or a changed repository",
+                          r->tufdir, r->root_v, r->o->repo, n);
+        goto out;
+    }
 
-    if ((rc = meta_read(ctx, r, "timestamp.json", "timestamp", &doc, &s)))
+    if ((rc = meta_read(ctx, r->metadir, "timestamp.json", CONSIGN_TUF_TIMESTAMP, NULL, &doc, &s,
+                        NULL, NULL, NULL)))
         goto out;
     r->timestamp_v = consign_json_get(s, "version")->integer;
     if ((rc = meta_version(ctx, s, "snapshot.json", &r->snapshot_v)))
@@ -530,23 +561,33 @@ repo_load(struct consign_ctx *ctx, struct repo *r)
     doc = NULL;
 
     snprintf(name, sizeof(name), "%lld.snapshot.json", r->snapshot_v);
-    if ((rc = meta_read(ctx, r, name, "snapshot", &doc, &s)) ||
+    if ((rc = meta_read(ctx, r->metadir, name, CONSIGN_TUF_SNAPSHOT, pin, &doc, &s, NULL, NULL,
+                        NULL)) ||
         (rc = meta_version(ctx, s, "targets.json", &r->targets_v)))
         goto out;
     consign_json_free(doc);
     doc = NULL;
 
     snprintf(name, sizeof(name), "%lld.targets.json", r->targets_v);
-    if ((rc = meta_read(ctx, r, name, "targets", &doc, &s)))
+    if ((rc = meta_read(ctx, r->metadir, name, CONSIGN_TUF_TARGETS, pin, &doc, &s, NULL, NULL,
+                        NULL)))
         goto out;
     t = consign_json_get(s, "targets");
     if (!t || t->type != CONSIGN_JSON_OBJECT) {
         rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: no targets object", name);
         goto out;
     }
-    rc = consign_json_dup(ctx, t, &r->targets);
+    if ((rc = consign_json_dup(ctx, t, &r->targets)))
+        goto out;
+    if (pin->expires < r->now + 30 * 86400)
+        consign_log(ctx, CONSIGN_LOG_WARN,
+                    "root version %lld expires in less than 30 days: rotate a key to renew it",
+                    r->root_v);
 out:
+    consign_tuf_metadata_free(pin);
     consign_json_free(doc);
+    free(pdata);
+    free(rdata);
     free(path);
     return rc;
 }
@@ -827,6 +868,29 @@ write_root(struct consign_ctx *ctx, struct repo *r, const struct consign_json *p
     return write_signed(ctx, r, r->root, signers, n, names, 2);
 }
 
+/* The pinned copy of the newest root, written after the repository's. */
+static int
+pin_root(struct consign_ctx *ctx, struct repo *r)
+{
+    char name[64], *from = NULL, *to = NULL, *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    snprintf(name, sizeof(name), "%lld.root.json", r->root_v);
+    if (!(from = path_join(ctx, r->metadir, name)) || !(to = path_join(ctx, r->tufdir, "root.json"))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = consign_file_read(ctx, from, META_MAX, &data, &len)))
+        goto out;
+    rc = consign_file_write_atomic(ctx, to, data, len, 0644);
+out:
+    free(data);
+    free(from);
+    free(to);
+    return rc;
+}
+
 /* roles[t] = {"keyids": ids of keys idx[0..n), "threshold": thr}, each key
  * added to "keys". */
 static int
@@ -964,7 +1028,8 @@ consign_tufrepo_init(struct consign_ctx *ctx, const struct consign_tufrepo_optio
     }
     /* Targets, snapshot, timestamp, and root last: a half-made repository
      * has no 1.root.json and can be initialised again. */
-    if ((rc = write_chain(ctx, &r, 1)) || (rc = write_root(ctx, &r, NULL)))
+    if ((rc = write_chain(ctx, &r, 1)) || (rc = write_root(ctx, &r, NULL)) ||
+        (rc = pin_root(ctx, &r)))
         goto out;
 out:
     free(first);
@@ -1203,12 +1268,16 @@ consign_tufrepo_rotate(struct consign_ctx *ctx, const struct consign_tufrepo_opt
     if ((rc = jset_int(ctx, r.root, "version", r.root_v)) ||
         (rc = jset_time(ctx, r.root, "expires", r.now + expiry_of(&r, CONSIGN_TUF_ROOT))) ||
         (rc = root_set_role(ctx, &r, r.root, role, idx, n, thr)) ||
-        (rc = root_prune_keys(ctx, r.root)) || (rc = write_root(ctx, &r, prev)))
+        (rc = root_prune_keys(ctx, r.root)))
         goto out;
-    /* Re-sign what the new keys cover. */
-    if (role != CONSIGN_TUF_ROOT &&
-        (rc = role == CONSIGN_TUF_TIMESTAMP ? write_meta_role(ctx, &r, CONSIGN_TUF_TIMESTAMP)
-                                            : write_chain(ctx, &r, role == CONSIGN_TUF_TARGETS)))
+    /* Re-sign what the new keys cover: new targets and snapshot versions
+     * first (nothing names them yet; clients take the new root before them),
+     * then the root, then the timestamp. */
+    if ((role == CONSIGN_TUF_TARGETS && (rc = write_targets(ctx, &r))) ||
+        ((role == CONSIGN_TUF_TARGETS || role == CONSIGN_TUF_SNAPSHOT) &&
+         (rc = write_meta_role(ctx, &r, CONSIGN_TUF_SNAPSHOT))) ||
+        (rc = write_root(ctx, &r, prev)) || (rc = pin_root(ctx, &r)) ||
+        (role != CONSIGN_TUF_ROOT && (rc = write_meta_role(ctx, &r, CONSIGN_TUF_TIMESTAMP))))
         goto out;
     /* The old keys of the role that no role uses now. */
     for (i = 0; i < old_ids->count; i++) {
