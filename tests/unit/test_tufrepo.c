@@ -419,8 +419,18 @@ test_rotate_roles(void **state)
                   "{\"channel\":\"stable\",\"rollout\":100,\"version\":\"1.0.0\"}",
                   "agent 1.0.0 for arm64\n");
     consign_tuf_client_free(c);
-    /* Publishing goes on with the new keys. */
+    /* Publishing goes on with the new keys, without the root keys (offline). */
+    {
+        char cmd[1200];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s/online/tuf' && cp '%s'/timestamp-*.pem '%s'/snapshot-*.pem "
+                 "'%s'/targets-*.pem '%s'/root.json '%s/online/tuf/'",
+                 e.base, tuf, tuf, tuf, tuf, e.base);
+        assert_int_equal(system(cmd), 0);
+        snprintf(e.keydir, sizeof(e.keydir), "%s/online", e.base);
+    }
     publish(&e, "1.0.1", "stable", 100, NULL);
+    CHECK(&ctx, consign_tufrepo_refresh_timestamp(&ctx, &e.o));
+    assert_int_equal(consign_tufrepo_rotate(&ctx, &e.o, CONSIGN_TUF_TIMESTAMP, NULL), CONSIGN_E_KEY);
     c = client_new(&e, T0 + 50);
     refresh(c);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_TARGETS), 4);
