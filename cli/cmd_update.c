@@ -32,7 +32,7 @@ enum {
 };
 
 #define EXPIRE_HELP                                                                                \
-    "      --expire-ROLE DAYS     lifetime of what this command signs for ROLE (root,\n"          \
+    "      --expire-ROLE DAYS     lifetime of what this command signs for ROLE (root,\n"           \
     "                             targets, snapshot, timestamp); defaults 365, 90, 7, 1\n"
 
 static const char update_help[] =
@@ -85,8 +85,8 @@ static const char publish_help[] =
     "      --channel C            the update channel (default: the product's, or stable)\n"
     "      --rollout PCT          percentage of agents offered the release (default 100)\n"
     "      --min-version V        the oldest version that may update to this one\n"
-    "      --arch ARCH            the artifacts' architecture (default: the product's)\n" EXPIRE_HELP
-    "  -h, --help                 this help\n";
+    "      --arch ARCH            the artifacts' architecture (default: the "
+    "product's)\n" EXPIRE_HELP "  -h, --help                 this help\n";
 
 static const char refresh_help[] =
     "Usage: consign update refresh-timestamp --keydir DIR --repo DIR\n"
@@ -237,10 +237,10 @@ parse_args(struct cli *cli, int argc, char **argv, const int *allowed, const cha
         case OPT_EXPIRE_TIMESTAMP:
             if ((rc = parse_count(cli, opt_name(c), optarg, MAX_DAYS, &v)))
                 return rc;
-            a->o.expiry[c == OPT_EXPIRE_ROOT        ? CONSIGN_TUF_ROOT
-                        : c == OPT_EXPIRE_TARGETS   ? CONSIGN_TUF_TARGETS
-                        : c == OPT_EXPIRE_SNAPSHOT  ? CONSIGN_TUF_SNAPSHOT
-                                                    : CONSIGN_TUF_TIMESTAMP] = (long long)v * 86400;
+            a->o.expiry[c == OPT_EXPIRE_ROOT       ? CONSIGN_TUF_ROOT
+                        : c == OPT_EXPIRE_TARGETS  ? CONSIGN_TUF_TARGETS
+                        : c == OPT_EXPIRE_SNAPSHOT ? CONSIGN_TUF_SNAPSHOT
+                                                   : CONSIGN_TUF_TIMESTAMP] = (long long)v * 86400;
             break;
         default:
             return cli_usage(cli, "unknown option");
@@ -265,9 +265,15 @@ no_operands(struct cli *cli, int argc, char **argv, const struct update_args *a)
 static int
 run_init(struct cli *cli, int argc, char **argv)
 {
-    static const int allowed[] = {OPT_KEYDIR,          OPT_REPO,           OPT_ROOT_KEYS,
-                                  OPT_ROOT_THRESHOLD,  OPT_EXPIRE_ROOT,    OPT_EXPIRE_TARGETS,
-                                  OPT_EXPIRE_SNAPSHOT, OPT_EXPIRE_TIMESTAMP, 0};
+    static const int allowed[] = {OPT_KEYDIR,
+                                  OPT_REPO,
+                                  OPT_ROOT_KEYS,
+                                  OPT_ROOT_THRESHOLD,
+                                  OPT_EXPIRE_ROOT,
+                                  OPT_EXPIRE_TARGETS,
+                                  OPT_EXPIRE_SNAPSHOT,
+                                  OPT_EXPIRE_TIMESTAMP,
+                                  0};
     struct update_args a;
     int rc;
 
@@ -287,10 +293,18 @@ run_init(struct cli *cli, int argc, char **argv)
 static int
 run_publish(struct cli *cli, int argc, char **argv)
 {
-    static const int allowed[] = {OPT_KEYDIR,          OPT_REPO,           OPT_PRODUCT,
-                                  OPT_NAME,            OPT_VERSION,        OPT_CHANNEL,
-                                  OPT_ROLLOUT,         OPT_MIN_VERSION,    OPT_ARCH,
-                                  OPT_EXPIRE_TARGETS,  OPT_EXPIRE_SNAPSHOT, OPT_EXPIRE_TIMESTAMP,
+    static const int allowed[] = {OPT_KEYDIR,
+                                  OPT_REPO,
+                                  OPT_PRODUCT,
+                                  OPT_NAME,
+                                  OPT_VERSION,
+                                  OPT_CHANNEL,
+                                  OPT_ROLLOUT,
+                                  OPT_MIN_VERSION,
+                                  OPT_ARCH,
+                                  OPT_EXPIRE_TARGETS,
+                                  OPT_EXPIRE_SNAPSHOT,
+                                  OPT_EXPIRE_TIMESTAMP,
                                   0};
     struct consign_tufrepo_artifact arts[MAX_ARTIFACTS];
     struct consign_tufrepo_release rel;
@@ -376,9 +390,15 @@ run_refresh(struct cli *cli, int argc, char **argv)
 int
 cmd_keys_tuf_rotate(struct cli *cli, int argc, char **argv)
 {
-    static const int allowed[] = {OPT_KEYDIR,          OPT_REPO,           OPT_ROOT_KEYS,
-                                  OPT_ROOT_THRESHOLD,  OPT_EXPIRE_ROOT,    OPT_EXPIRE_TARGETS,
-                                  OPT_EXPIRE_SNAPSHOT, OPT_EXPIRE_TIMESTAMP, 0};
+    static const int allowed[] = {OPT_KEYDIR,
+                                  OPT_REPO,
+                                  OPT_ROOT_KEYS,
+                                  OPT_ROOT_THRESHOLD,
+                                  OPT_EXPIRE_ROOT,
+                                  OPT_EXPIRE_TARGETS,
+                                  OPT_EXPIRE_SNAPSHOT,
+                                  OPT_EXPIRE_TIMESTAMP,
+                                  0};
     enum consign_tuf_type role;
     struct update_args a;
     long long version = 0;

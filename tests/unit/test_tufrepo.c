@@ -34,7 +34,7 @@ struct env {
     do {                                                                                           \
         int rc_ = (call);                                                                          \
         if (rc_)                                                                                   \
-            fail_msg("%s: %s (%s)", #call, consign_err_msg(ctx), consign_strcode(rc_));           \
+            fail_msg("%s: %s (%s)", #call, consign_err_msg(ctx), consign_strcode(rc_));            \
     } while (0)
 
 static void
@@ -289,8 +289,7 @@ test_refresh_timestamp(void **state)
     assert_int_equal(trusted_version(c, CONSIGN_TUF_TIMESTAMP), 3);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_SNAPSHOT), 2);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_TARGETS), 2);
-    assert_int_equal(consign_tuf_client_trusted(c, CONSIGN_TUF_TIMESTAMP)->expires,
-                     T0 + 2 * 86400);
+    assert_int_equal(consign_tuf_client_trusted(c, CONSIGN_TUF_TIMESTAMP)->expires, T0 + 2 * 86400);
     consign_tuf_client_free(c);
     free(before_snap);
     free(after_snap);
@@ -333,8 +332,8 @@ test_rotate_root(void **state)
     c = client_new(&e, T0 + 10);
     refresh(c);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_ROOT), 1);
-    assert_int_equal(consign_tuf_client_trusted(c, CONSIGN_TUF_ROOT)->roles[CONSIGN_TUF_ROOT].threshold,
-                     2);
+    assert_int_equal(
+        consign_tuf_client_trusted(c, CONSIGN_TUF_ROOT)->roles[CONSIGN_TUF_ROOT].threshold, 2);
     consign_tuf_client_free(c);
 
     /* Root keys replaced (2 new keys, threshold 1 now): root 2 is signed by
@@ -351,8 +350,8 @@ test_rotate_root(void **state)
     c = client_new(&e, T0 + 110);
     refresh(c);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_ROOT), 2);
-    assert_int_equal(consign_tuf_client_trusted(c, CONSIGN_TUF_ROOT)->roles[CONSIGN_TUF_ROOT].n_keyids,
-                     2);
+    assert_int_equal(
+        consign_tuf_client_trusted(c, CONSIGN_TUF_ROOT)->roles[CONSIGN_TUF_ROOT].n_keyids, 2);
     expect_target(c, "agent/1.0.0/linux-amd64/agent.bin",
                   "{\"channel\":\"stable\",\"rollout\":100,\"version\":\"1.0.0\"}",
                   "agent 1.0.0 for amd64\n");
@@ -422,7 +421,8 @@ test_rotate_roles(void **state)
     /* Publishing goes on with the new keys, without the root keys (offline). */
     {
         char cmd[1200];
-        snprintf(cmd, sizeof(cmd), "mkdir -p '%s/online/tuf' && cp '%s'/timestamp-*.pem '%s'/snapshot-*.pem "
+        snprintf(cmd, sizeof(cmd),
+                 "mkdir -p '%s/online/tuf' && cp '%s'/timestamp-*.pem '%s'/snapshot-*.pem "
                  "'%s'/targets-*.pem '%s'/root.json '%s/online/tuf/'",
                  e.base, tuf, tuf, tuf, tuf, e.base);
         assert_int_equal(system(cmd), 0);
@@ -430,7 +430,8 @@ test_rotate_roles(void **state)
     }
     publish(&e, "1.0.1", "stable", 100, NULL);
     CHECK(&ctx, consign_tufrepo_refresh_timestamp(&ctx, &e.o));
-    assert_int_equal(consign_tufrepo_rotate(&ctx, &e.o, CONSIGN_TUF_TIMESTAMP, NULL), CONSIGN_E_KEY);
+    assert_int_equal(consign_tufrepo_rotate(&ctx, &e.o, CONSIGN_TUF_TIMESTAMP, NULL),
+                     CONSIGN_E_KEY);
     c = client_new(&e, T0 + 50);
     refresh(c);
     assert_int_equal(trusted_version(c, CONSIGN_TUF_TARGETS), 4);

@@ -256,7 +256,8 @@ keys_add(struct consign_ctx *ctx, struct repo *r, struct consign__tufrepo_sk *sk
     k = &r->keys[r->n_keys];
     memset(k, 0, sizeof(*k));
     snprintf(k->role, sizeof(k->role), "%s", role);
-    if ((rc = consign__tufrepo_sk_public_hex(ctx, sk, k->pub)) || (rc = key_id(ctx, k->pub, k->keyid)))
+    if ((rc = consign__tufrepo_sk_public_hex(ctx, sk, k->pub)) ||
+        (rc = key_id(ctx, k->pub, k->keyid)))
         goto out;
     k->sk = sk;
     k->path = path;
@@ -282,9 +283,13 @@ keys_load(struct consign_ctx *ctx, struct repo *r)
     struct dirent **ents = NULL;
     struct consign__tufrepo_sk *sk = NULL;
     char *path = NULL, *pem = NULL, role[ROLE_NAME_MAX];
+    struct stat st;
     size_t len = 0;
     int n, i, rc = 0;
 
+    if (stat(r->tufdir, &st) == 0 && (st.st_mode & 077))
+        consign_log(ctx, CONSIGN_LOG_WARN, "%s: mode %03o, readable by others (chmod 700)",
+                    r->tufdir, (unsigned)(st.st_mode & 0777));
     n = scandir(r->tufdir, &ents, NULL, name_cmp);
     if (n < 0) {
         rc = errno == ENOENT ? 0 : consign_fail_errno(ctx, errno, "%s", r->tufdir);
@@ -406,14 +411,17 @@ repo_open(struct consign_ctx *ctx, struct repo *r, const struct consign_tufrepo_
         goto out;
     if (!(r->metadir = path_join(ctx, o->repo, "metadata")) ||
         !(r->targetsdir = path_join(ctx, o->repo, "targets")) ||
-        !(r->tufdir = path_join(ctx, o->keydir, "tuf")) || !(lock = path_join(ctx, o->repo, ".lock"))) {
+        !(r->tufdir = path_join(ctx, o->keydir, "tuf")) ||
+        !(lock = path_join(ctx, o->repo, ".lock"))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
     if (create) {
-        if ((rc = consign_mkdirs(ctx, o->repo, 0755)) || (rc = consign_mkdirs(ctx, r->metadir, 0755)) ||
+        if ((rc = consign_mkdirs(ctx, o->repo, 0755)) ||
+            (rc = consign_mkdirs(ctx, r->metadir, 0755)) ||
             (rc = consign_mkdirs(ctx, r->targetsdir, 0755)) ||
-            (rc = consign_mkdirs(ctx, o->keydir, 0700)) || (rc = consign_mkdirs(ctx, r->tufdir, 0700)))
+            (rc = consign_mkdirs(ctx, o->keydir, 0700)) ||
+            (rc = consign_mkdirs(ctx, r->tufdir, 0700)))
             goto out;
     } else if (!consign_is_dir(r->metadir)) {
         rc = consign_fail(ctx, CONSIGN_E_NOTFOUND, "%s: not a TUF repository (run 'init' first)",
@@ -495,8 +503,8 @@ static int
 meta_version(struct consign_ctx *ctx, const struct consign_json *s, const char *file,
              long long *out)
 {
-    const struct consign_json *v = consign_json_get(consign_json_get(consign_json_get(s, "meta"), file),
-                                                    "version");
+    const struct consign_json *v =
+        consign_json_get(consign_json_get(consign_json_get(s, "meta"), file), "version");
     if (!v || v->type != CONSIGN_JSON_INT || v->integer < 1)
         return consign_fail(ctx, CONSIGN_E_INVALID, "no version listed for %s", file);
     *out = v->integer;
@@ -519,8 +527,8 @@ repo_load(struct consign_ctx *ctx, struct repo *r)
     long long n;
     int rc = 0;
 
-    if ((rc = meta_read(ctx, r->tufdir, "root.json", CONSIGN_TUF_ROOT, NULL, &doc, &s, &pin,
-                        &pdata, &plen)) ||
+    if ((rc = meta_read(ctx, r->tufdir, "root.json", CONSIGN_TUF_ROOT, NULL, &doc, &s, &pin, &pdata,
+                        &plen)) ||
         (rc = consign_json_dup(ctx, s, &r->root)))
         goto out;
     r->root_v = pin->version;
@@ -637,8 +645,8 @@ collect_signers(struct consign_ctx *ctx, const struct repo *r, const struct cons
     }
     if (have < thr)
         return consign_fail(ctx, CONSIGN_E_KEY,
-                            "%s: %lld of the %s role's keys found, its threshold is %lld", r->tufdir,
-                            have, consign_tuf_type_name(t), thr);
+                            "%s: %lld of the %s role's keys found, its threshold is %lld",
+                            r->tufdir, have, consign_tuf_type_name(t), thr);
     return 0;
 }
 
@@ -877,7 +885,8 @@ pin_root(struct consign_ctx *ctx, struct repo *r)
     int rc;
 
     snprintf(name, sizeof(name), "%lld.root.json", r->root_v);
-    if (!(from = path_join(ctx, r->metadir, name)) || !(to = path_join(ctx, r->tufdir, "root.json"))) {
+    if (!(from = path_join(ctx, r->metadir, name)) ||
+        !(to = path_join(ctx, r->tufdir, "root.json"))) {
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
@@ -997,6 +1006,15 @@ consign_tufrepo_init(struct consign_ctx *ctx, const struct consign_tufrepo_optio
         rc = consign_fail(ctx, CONSIGN_E_EXISTS, "%s: already a TUF repository", o->repo);
         goto out;
     }
+    free(first);
+    if (!(first = path_join(ctx, r.tufdir, "root.json"))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if (consign_is_file(first))
+        consign_log(ctx, CONSIGN_LOG_WARN,
+                    "%s: the key directory served another repository; it now belongs to %s",
+                    o->keydir, o->repo);
     r.root_v = 1;
     if (!(r.root = consign_json_new(ctx, CONSIGN_JSON_OBJECT)) ||
         !(r.targets = consign_json_new(ctx, CONSIGN_JSON_OBJECT))) {
@@ -1200,8 +1218,7 @@ out:
 }
 
 int
-consign_tufrepo_refresh_timestamp(struct consign_ctx *ctx,
-                                  const struct consign_tufrepo_options *o)
+consign_tufrepo_refresh_timestamp(struct consign_ctx *ctx, const struct consign_tufrepo_options *o)
 {
     struct repo r;
     int rc;
