@@ -41,5 +41,8 @@ int cmd_product(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_sfx(struct cli *cli, int argc, char **argv);
 int cmd_stage(struct cli *cli, int argc, char **argv);
+int cmd_update(struct cli *cli, int argc, char **argv);
+/* consign keys tuf-rotate (cmd_update.c). */
+int cmd_keys_tuf_rotate(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
-/* consign keys generate|export|fingerprint|list|sign: release signing keys. */
+/* consign keys generate|export|fingerprint|list|sign: release signing keys
+ * (tuf-rotate lives in cmd_update.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -50,6 +51,7 @@ static const char keys_help[] =
     "  fingerprint   print the active key's fingerprint\n"
     "  list          list every key of the key directory\n"
     "  sign          sign a file with the active key\n"
+    "  tuf-rotate    replace a TUF role's keys (see 'consign update')\n"
     "\n"
     "Run 'consign keys COMMAND --help' for the options of a command.\n";
 
@@ -484,6 +486,7 @@ static const struct cli_cmd keys_cmds[] = {
     {"fingerprint", "print the active fingerprint", run_fingerprint},
     {"list", "list keys", run_list},
     {"sign", "sign a file", run_sign},
+    {"tuf-rotate", "replace a TUF role's keys", cmd_keys_tuf_rotate},
 };
 
 int

@@ -13,6 +13,7 @@ Commands:
   repo      build and publish signed APT and YUM repositories
   sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
+  update    maintain the TUF repository agents update from
 
 Options:
   -v, --verbose   more messages on stderr
@@ -33,6 +34,7 @@ Commands:
   repo      build and publish signed APT and YUM repositories
   sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
+  update    maintain the TUF repository agents update from
 
 Options:
   -v, --verbose   more messages on stderr
@@ -95,5 +97,6 @@ Commands:
   fingerprint   print the active key's fingerprint
   list          list every key of the key directory
   sign          sign a file with the active key
+  tuf-rotate    replace a TUF role's keys (see 'consign update')
 
 Run 'consign keys COMMAND --help' for the options of a command.
