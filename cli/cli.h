@@ -41,5 +41,6 @@ int cmd_product(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_sfx(struct cli *cli, int argc, char **argv);
 int cmd_stage(struct cli *cli, int argc, char **argv);
+int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const char help_text[] =
     "  repo      build and publish signed APT and YUM repositories\n"
     "  sfx       build the self-extracting installer (.bin)\n"
     "  stage     lay out a product's files under a sandbox root\n"
+    "  tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)\n"
     "\n"
     "Options:\n"
     "  -v, --verbose   more messages on stderr\n"
@@ -32,6 +33,7 @@ static const struct cli_cmd commands[] = {
     {"repo", "package repositories", cmd_repo},
     {"sfx", "self-extracting installer", cmd_sfx},
     {"stage", "lay out files under a root", cmd_stage},
+    {"tuf-client", "TUF repositories", cmd_tuf_client},
 };
 
 static void
