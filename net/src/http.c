@@ -23,14 +23,14 @@
 
 #define DEFAULT_CONNECT_TIMEOUT 15L
 #define DEFAULT_LOW_SPEED_LIMIT 1024L
-#define DEFAULT_LOW_SPEED_TIME 30L
-#define DEFAULT_RETRIES 2
-#define DEFAULT_BACKOFF_MS 500U
-#define MAX_BACKOFF_MS 10000U
-#define MAX_RETRIES 10
-#define MAX_REDIRS 5L
-#define CA_BLOB_MAX (4u * 1024 * 1024)
-#define URL_MAX 8192
+#define DEFAULT_LOW_SPEED_TIME  30L
+#define DEFAULT_RETRIES         2
+#define DEFAULT_BACKOFF_MS      500U
+#define MAX_BACKOFF_MS          10000U
+#define MAX_RETRIES             10
+#define MAX_REDIRS              5L
+#define CA_BLOB_MAX             (4u * 1024 * 1024)
+#define URL_MAX                 8192
 
 static const char *const default_ca_files[] = {
     "/etc/ssl/certs/ca-certificates.crt",
@@ -42,7 +42,7 @@ static const char *const default_ca_files[] = {
 
 struct consign_net {
     CURL *curl;
-    char *ca_file;      /* one anchor file, or */
+    char *ca_file;              /* one anchor file, or */
     struct consign_buf ca_blob; /* several, concatenated */
     char *pin, *proxy, *no_proxy, *proxy_user, *proxy_password, *user_agent;
     int no_env_proxy, allow_http, retries;
@@ -53,8 +53,8 @@ struct consign_net {
 /* One attempt's state, shared with the callbacks. */
 struct xfer {
     CURL *curl;
-    struct consign_buf *buf; /* a buffer download, or */
-    int fd;                  /* a file download (-1: none) */
+    struct consign_buf *buf;   /* a buffer download, or */
+    int fd;                    /* a file download (-1: none) */
     unsigned long long cap;    /* total bytes allowed (offset included) */
     unsigned long long offset; /* bytes already there before this attempt (resume) */
     unsigned long long got;    /* body bytes this attempt */
@@ -338,7 +338,8 @@ set_options(struct consign_net *n, struct xfer *x, const char *url, const char *
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
 #else
     curl_easy_setopt(c, CURLOPT_PROTOCOLS,
-                     n->allow_http ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS);
+                     n->allow_http ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)
+                                   : (long)CURLPROTO_HTTPS);
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
                      strcmp(scheme, "https") == 0 ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
 #endif
@@ -489,8 +490,7 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
         *transient = connect_code >= 500;
     } else if (x->bad_range) {
         rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
-                          "GET %s: the server answered a Range request with another range",
-                          shown);
+                          "GET %s: the server answered a Range request with another range", shown);
     } else if (x->status >= 300 || (x->bad_status && x->status)) {
         if (x->status == 404 || x->status == 410)
             rc = consign_fail(ctx, CONSIGN_E_NOTFOUND, "GET %s: not found (HTTP %ld)", shown,
@@ -702,8 +702,8 @@ out:
 }
 
 int
-consign_net_get(struct consign_ctx *ctx, struct consign_net *n,
-                const struct consign_net_request *r, struct consign_buf *out)
+consign_net_get(struct consign_ctx *ctx, struct consign_net *n, const struct consign_net_request *r,
+                struct consign_buf *out)
 {
     struct job j = {.kind = TO_BUF, .out = out, .fd = -1};
     int rc;

@@ -21,10 +21,9 @@ set -euo pipefail
 # shellcheck source=tests/lib/testlib.sh
 . "$(dirname "$0")/../lib/testlib.sh"
 e2e_args "$@"
-NETGET=$BUILD/tests/netget
+# CONSIGN_NETGET: another build of netget (e.g. linked with the static libcurl).
+NETGET=${CONSIGN_NETGET:-$BUILD/tests/netget}
 
-passed=0
-failed=0
 T=$(mktemp -d /tmp/consign-net.XXXXXX)
 pids=()
 cleanup() {
@@ -278,8 +277,11 @@ fi
 : >"$LOG"
 get "503, then 200: retried with backoff" "$T/www/file" --allow-http --backoff-ms 50 \
     "$U/flaky/file"
-[ "$(grep -c '^/flaky/file' "$LOG")" -eq 2 ] && ok "503: two requests" ||
+if [ "$(grep -c '^/flaky/file' "$LOG")" -eq 2 ]; then
+    ok "503: two requests"
+else
     not_ok "503: two requests" "$(cat "$LOG")"
+fi
 get_fails "503 without retries: fails" "HTTP 503.*CONSIGN_E_NETWORK" --allow-http --retries -1 \
     "$U/flaky/other"
 sum=$(sha256sum "$T/www/file" | cut -d' ' -f1)
@@ -331,8 +333,11 @@ get_fails "https: a redirect to http:// is refused (even with http allowed)" \
 rm -f "$T/dl4"
 "$NETGET" --ca "$T/pki/bundle.pem" --backoff-ms 50 --out "$T/dl4" "$S/drop/file" \
     >"$T/err" 2>&1 || true
-cmp -s "$T/dl4" "$T/www/file" && ok "https: dropped connection resumed to a file" ||
+if cmp -s "$T/dl4" "$T/www/file"; then
+    ok "https: dropped connection resumed to a file"
+else
     not_ok "https: dropped connection resumed to a file" "$(cat "$T/err")"
+fi
 
 # --- 3. a proxy with Basic authentication ---------------------------------------------------------
 if command -v tinyproxy >/dev/null; then
@@ -363,8 +368,11 @@ if command -v tinyproxy >/dev/null; then
             "the proxy refused the credentials \(HTTP 40[17]\).*CONSIGN_E_PERM" \
             --ca "$T/pki/bundle.pem" --proxy "$X" --proxy-user consign \
             --proxy-password-env NET_WRONG_PASS "$S/good/file"
-        grep -q -- "$pass" "$T/err" && not_ok "proxy: the password is not in the message" ||
+        if grep -q -- "$pass" "$T/err"; then
+            not_ok "proxy: the password is not in the message"
+        else
             ok "proxy: the password is not in the message"
+        fi
         get_fails "proxy: no credentials" "requires authentication.*\(HTTP 407\)" \
             --ca "$T/pki/bundle.pem" --proxy "$X" "$S/good/file"
         get_fails "proxy: --no-env-proxy ignores https_proxy (so the wrong CA shows)" \
@@ -379,8 +387,11 @@ if command -v tinyproxy >/dev/null; then
             not_ok "proxy: wrong credentials in https_proxy" "exit $rc" "$(cat "$T/err")"
         fi
         n=$(grep -c 'CONNECT' "$T/proxy/tinyproxy.log" 2>/dev/null || true)
-        [ "${n:-0}" -ge 2 ] && ok "proxy: its log shows the CONNECTs ($n)" ||
+        if [ "${n:-0}" -ge 2 ]; then
+            ok "proxy: its log shows the CONNECTs ($n)"
+        else
             not_ok "proxy: its log shows the CONNECTs" "${n:-0}"
+        fi
     else
         not_ok "tinyproxy on 127.0.0.1" "$(tail -n 5 "$T/tinyproxy.out")"
     fi
@@ -503,56 +514,84 @@ tc_ok() {
     local desc=$1 rc=0
     shift
     tc "$@" >"$T/tc.out" 2>&1 </dev/null || rc=$?
-    [ "$rc" -eq 0 ] && ok "$desc" || not_ok "$desc" "exit $rc" "$(tail -n 5 "$T/tc.out")"
+    if [ "$rc" -eq 0 ]; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc" "$(tail -n 5 "$T/tc.out")"
+    fi
 }
 tc_fails() {
     local desc=$1 rc=0
     shift
     tc "$@" >"$T/tc.out" 2>&1 </dev/null || rc=$?
-    [ "$rc" -eq 1 ] && ok "$desc ($(tail -n 1 "$T/tc.out"))" ||
+    if [ "$rc" -eq 1 ]; then
+        ok "$desc ($(tail -n 1 "$T/tc.out"))"
+    else
         not_ok "$desc" "exit $rc (want 1)" "$(tail -n 5 "$T/tc.out")"
+    fi
 }
 version_of() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$1"
 }
 tc_ok "tuf-client init" init "$R/metadata/1.root.json"
-cmp -s "$M/root.json" "$R/metadata/1.root.json" && ok "init: root.json in the metadata dir" ||
+if cmp -s "$M/root.json" "$R/metadata/1.root.json"; then
+    ok "init: root.json in the metadata dir"
+else
     not_ok "init: root.json in the metadata dir"
+fi
 tc_ok "tuf-client refresh" --metadata-url "$RU/metadata" refresh
 for f in timestamp snapshot targets; do
-    [ -f "$M/$f.json" ] && ok "refresh: $f.json (non-versioned name)" || not_ok "refresh: $f.json"
+    if [ -f "$M/$f.json" ]; then
+        ok "refresh: $f.json (non-versioned name)"
+    else
+        not_ok "refresh: $f.json"
+    fi
 done
 tc_ok "tuf-client download (two targets, options after the command's place)" \
     --metadata-url "$RU/metadata" --target-name file.txt --target-name "dir/b c.txt" \
     --target-base-url "$RU/targets" --target-dir "$TD" download
 printf 'hello from the repository\n' >"$T/want1"
 printf 'a target with a space\n' >"$T/want2"
-cmp -s "$TD/file.txt" "$T/want1" && cmp -s "$TD/dir%2Fb%20c.txt" "$T/want2" &&
-    ok "download: both targets verified in the target dir" ||
+if cmp -s "$TD/file.txt" "$T/want1" && cmp -s "$TD/dir%2Fb%20c.txt" "$T/want2"; then
+    ok "download: both targets verified in the target dir"
+else
     not_ok "download: both targets" "$(ls "$TD")"
+fi
 n0=$(grep -c 'GET /targets/' "$T/repohttp.out" || true)
 tc_ok "download again" --metadata-url "$RU/metadata" --target-name file.txt \
     --target-base-url "$RU/targets" --target-dir "$TD" download
 n1=$(grep -c 'GET /targets/' "$T/repohttp.out" || true)
-[ "$n0" -eq "$n1" ] && ok "download again: cached, no target request" ||
+if [ "$n0" -eq "$n1" ]; then
+    ok "download again: cached, no target request"
+else
     not_ok "download again: cached" "$n0 -> $n1 target requests"
+fi
 python3 "$T/mkrepo.py" "$R" rotate >>"$T/mkrepo.log" 2>&1
 tc_ok "refresh after a root rotation" --metadata-url "$RU/metadata" refresh
-[ "$(version_of "$M/root.json")" = 2 ] && ok "root.json is version 2" ||
+if [ "$(version_of "$M/root.json")" = 2 ]; then
+    ok "root.json is version 2"
+else
     not_ok "root.json is version 2"
+fi
 python3 "$T/mkrepo.py" "$R" tamper >>"$T/mkrepo.log" 2>&1
 rm -f "$TD/dir%2Fb%20c.txt"
 tc_fails "download of a tampered target fails" --metadata-url "$RU/metadata" \
     --target-name "dir/b c.txt" --target-base-url "$RU/targets" --target-dir "$TD" download
-[ ! -e "$TD/dir%2Fb%20c.txt" ] && ok "tampered target: nothing written" ||
+if [ ! -e "$TD/dir%2Fb%20c.txt" ]; then
+    ok "tampered target: nothing written"
+else
     not_ok "tampered target: nothing written"
+fi
 tc_fails "download of an unknown target fails" --metadata-url "$RU/metadata" \
     --target-name nothing --target-base-url "$RU/targets" --target-dir "$TD" download
 python3 "$T/mkrepo.py" "$R" newtarget >>"$T/mkrepo.log" 2>&1
 tc_ok "download after the target changed" --metadata-url "$RU/metadata" \
     --target-name file.txt --target-base-url "$RU/targets" --target-dir "$TD" download
-grep -q "again, version 2" "$TD/file.txt" && ok "the same file name, the new content" ||
+if grep -q "again, version 2" "$TD/file.txt"; then
+    ok "the same file name, the new content"
+else
     not_ok "the new content"
+fi
 # A repository that serves a timestamp signed by an unknown key.
 cp "$R/metadata/timestamp.json" "$T/ts.good"
 python3 - "$R/metadata/timestamp.json" <<'EOF'

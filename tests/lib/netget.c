@@ -124,29 +124,57 @@ main(int argc, char **argv)
                 return 2;
             o.ca_files[o.n_ca_files++] = optarg;
             break;
-        case 'p': o.pinned_pubkey = optarg; break;
-        case 'x': o.proxy = optarg; break;
-        case 'N': o.no_env_proxy = 1; break;
-        case 'u': o.proxy_user = optarg; break;
+        case 'p':
+            o.pinned_pubkey = optarg;
+            break;
+        case 'x':
+            o.proxy = optarg;
+            break;
+        case 'N':
+            o.no_env_proxy = 1;
+            break;
+        case 'u':
+            o.proxy_user = optarg;
+            break;
         case 'P':
             if ((rc = consign_secret_from_env(&ctx, optarg, &pw)))
                 goto fail;
             o.proxy_password = pw->data;
             break;
-        case 'H': o.allow_http = 1; break;
-        case 'm': r.max_len = (size_t)v; break;
-        case 'e': r.expect_len = v; break;
+        case 'H':
+            o.allow_http = 1;
+            break;
+        case 'm':
+            r.max_len = (size_t)v;
+            break;
+        case 'e':
+            r.expect_len = v;
+            break;
         case 's':
             r.check = check_sha256;
             r.check_user = optarg;
             break;
-        case 'l': o.low_speed_limit = v; break;
-        case 'L': o.low_speed_time = v; break;
-        case 'C': o.connect_timeout = v; break;
-        case 'r': o.retries = (int)v; break;
-        case 'b': o.backoff_ms = (unsigned)v; break;
-        case 'n': r.name = optarg; break;
-        case 'o': out = optarg; break;
+        case 'l':
+            o.low_speed_limit = v;
+            break;
+        case 'L':
+            o.low_speed_time = v;
+            break;
+        case 'C':
+            o.connect_timeout = v;
+            break;
+        case 'r':
+            o.retries = (int)v;
+            break;
+        case 'b':
+            o.backoff_ms = (unsigned)v;
+            break;
+        case 'n':
+            r.name = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         case 'v':
             consign_ctx_init(&ctx, log_stderr, NULL);
             ctx.log_level = CONSIGN_LOG_DEBUG;

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define CONSIGN_NET_MAX_CA_FILES 8
-#define CONSIGN_NET_MAX_MIRRORS 16
+#define CONSIGN_NET_MAX_MIRRORS  16
 
 struct consign_net_options {
     /* PEM files of trusted CAs (several certificates each is fine). None:
@@ -62,13 +62,13 @@ struct consign_net_options {
     const char *proxy_user;
     const char *proxy_password;
 
-    long connect_timeout;  /* seconds; 0: 15 */
-    long low_speed_limit;  /* bytes per second; 0: 1024 */
-    long low_speed_time;   /* seconds below that limit before giving up; 0: 30 */
-    long timeout;          /* whole transfer, seconds; 0: none */
-    int retries;           /* extra attempts per mirror for transient failures; 0: 2, -1: none */
-    unsigned backoff_ms;   /* the first wait between attempts, doubled each time; 0: 500 */
-    int allow_http;        /* accept http:// URLs (tests, local repositories) */
+    long connect_timeout;   /* seconds; 0: 15 */
+    long low_speed_limit;   /* bytes per second; 0: 1024 */
+    long low_speed_time;    /* seconds below that limit before giving up; 0: 30 */
+    long timeout;           /* whole transfer, seconds; 0: none */
+    int retries;            /* extra attempts per mirror for transient failures; 0: 2, -1: none */
+    unsigned backoff_ms;    /* the first wait between attempts, doubled each time; 0: 500 */
+    int allow_http;         /* accept http:// URLs (tests, local repositories) */
     const char *user_agent; /* NULL: "consign/VERSION" */
 };
 
