@@ -322,76 +322,89 @@ url_scheme(const char *url)
     return NULL;
 }
 
-static void
-set_options(struct consign_net *n, struct xfer *x, const char *url, const char *scheme,
-            char *errbuf)
+/* Every option matters (a pin or a CA file silently dropped would be a
+ * hole): the first one libcurl refuses fails the request. */
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (e == CURLE_OK && (e = curl_easy_setopt(c, opt, val)) != CURLE_OK)                      \
+            what = #opt;                                                                           \
+    } while (0)
+
+static int
+set_options(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const char *url,
+            const char *scheme, char *errbuf)
 {
     CURL *c = n->curl;
+    CURLcode e = CURLE_OK;
+    const char *what = NULL;
     char range[32];
 
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, n->allow_http ? "http,https" : "https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
+    SET(CURLOPT_PROTOCOLS_STR, n->allow_http ? "http,https" : "https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, scheme);
 #else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS,
-                     n->allow_http ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)
-                                   : (long)CURLPROTO_HTTPS);
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
-                     strcmp(scheme, "https") == 0 ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
+    SET(CURLOPT_PROTOCOLS,
+        n->allow_http ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS);
+    SET(CURLOPT_REDIR_PROTOCOLS,
+        strcmp(scheme, "https") == 0 ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
 #endif
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRS);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    SET(CURLOPT_FOLLOWLOCATION, 1L);
+    SET(CURLOPT_MAXREDIRS, MAX_REDIRS);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_CAPATH, NULL);
     if (n->ca_file) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, n->ca_file);
-        curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, n->ca_file);
+        SET(CURLOPT_CAINFO, n->ca_file);
+        SET(CURLOPT_PROXY_CAINFO, n->ca_file);
     } else {
 #if LIBCURL_VERSION_NUM >= 0x074d00
         struct curl_blob blob = {n->ca_blob.data, n->ca_blob.len, CURL_BLOB_COPY};
-        curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
-        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-        curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, NULL);
-        curl_easy_setopt(c, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+        SET(CURLOPT_CAINFO, NULL);
+        SET(CURLOPT_CAINFO_BLOB, &blob);
+        SET(CURLOPT_PROXY_CAINFO, NULL);
+        SET(CURLOPT_PROXY_CAINFO_BLOB, &blob);
 #endif
     }
     if (n->pin)
-        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, n->pin);
+        SET(CURLOPT_PINNEDPUBLICKEY, n->pin);
     if (n->proxy)
-        curl_easy_setopt(c, CURLOPT_PROXY, n->proxy);
+        SET(CURLOPT_PROXY, n->proxy);
     else if (n->no_env_proxy)
-        curl_easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever the environment says */
+        SET(CURLOPT_PROXY, ""); /* none, whatever the environment says */
     if (n->no_proxy)
-        curl_easy_setopt(c, CURLOPT_NOPROXY, n->no_proxy);
+        SET(CURLOPT_NOPROXY, n->no_proxy);
     if (n->proxy_user)
-        curl_easy_setopt(c, CURLOPT_PROXYUSERNAME, n->proxy_user);
+        SET(CURLOPT_PROXYUSERNAME, n->proxy_user);
     if (n->proxy_password)
-        curl_easy_setopt(c, CURLOPT_PROXYPASSWORD, n->proxy_password);
-    curl_easy_setopt(c, CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, n->connect_timeout);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, n->low_speed_limit);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, n->low_speed_time);
+        SET(CURLOPT_PROXYPASSWORD, n->proxy_password);
+    SET(CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
+    SET(CURLOPT_CONNECTTIMEOUT, n->connect_timeout);
+    SET(CURLOPT_LOW_SPEED_LIMIT, n->low_speed_limit);
+    SET(CURLOPT_LOW_SPEED_TIME, n->low_speed_time);
     if (n->timeout)
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, n->timeout);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, n->user_agent);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)(x->cap - x->offset > (unsigned long long)INT64_MAX
-                                      ? INT64_MAX
-                                      : x->cap - x->offset));
+        SET(CURLOPT_TIMEOUT, n->timeout);
+    SET(CURLOPT_USERAGENT, n->user_agent);
+    SET(CURLOPT_MAXFILESIZE_LARGE,
+        (curl_off_t)(x->cap - x->offset > (unsigned long long)INT64_MAX ? INT64_MAX
+                                                                        : x->cap - x->offset));
     if (x->offset) {
         snprintf(range, sizeof(range), "%llu-", x->offset);
-        curl_easy_setopt(c, CURLOPT_RANGE, range); /* copied by libcurl */
+        SET(CURLOPT_RANGE, range); /* copied by libcurl */
     }
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, x);
+    SET(CURLOPT_WRITEFUNCTION, on_write);
+    SET(CURLOPT_WRITEDATA, x);
+    if (e != CURLE_OK)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "net: libcurl refused %s (%s)", what,
+                            curl_easy_strerror(e));
+    return 0;
 }
+#undef SET
 
 static int
 is_transient_curl(CURLcode res)
@@ -454,7 +467,8 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
     x->status_seen = x->bad_status = x->too_big = x->write_errno = x->bad_range = 0;
     x->got = 0;
     x->range_start = x->range_total = -1;
-    set_options(n, x, url, scheme, errbuf);
+    if ((rc = set_options(ctx, n, x, url, scheme, errbuf)))
+        goto out;
     res = curl_easy_perform(n->curl);
     curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, &x->status);
     curl_easy_getinfo(n->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
@@ -488,6 +502,10 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
         rc = consign_fail(ctx, CONSIGN_E_NETWORK, "GET %s: the proxy refused the tunnel (HTTP %ld)",
                           shown, connect_code);
         *transient = connect_code >= 500;
+    } else if (x->status == 416 && x->offset) {
+        rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
+                          "GET %s: the server refused to resume at byte %llu (HTTP 416)", shown,
+                          x->offset);
     } else if (x->bad_range) {
         rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
                           "GET %s: the server answered a Range request with another range", shown);
@@ -585,7 +603,7 @@ one_mirror(struct consign_ctx *ctx, struct consign_net *n, const struct consign_
     struct xfer x;
     unsigned long long have = 0, total;
     unsigned delay = n->backoff_ms;
-    int rc = 0, transient = 0, try;
+    int rc = 0, transient = 0, started_over = 0, try;
 
     for (try = 0; try <= n->retries; try++) {
         memset(&x, 0, sizeof(x));
@@ -639,10 +657,17 @@ one_mirror(struct consign_ctx *ctx, struct consign_net *n, const struct consign_
                 truncate_part(ctx, j);
             goto out;
         }
-        if (rc == CONSIGN_E_MISMATCH && j->kind == TO_FILE) {
-            /* A confused Range answer: start this mirror again from zero. */
+        if (rc == CONSIGN_E_MISMATCH && j->kind == TO_FILE && x.offset) {
+            /* A Range refused or answered with another range: start from
+             * zero, at once the first time (it is no network trouble). */
             if (truncate_part(ctx, j))
                 goto out;
+            if (!started_over) {
+                started_over = 1;
+                consign_log(ctx, CONSIGN_LOG_INFO, "%s; starting over", consign_err_msg(ctx));
+                try--;
+                continue;
+            }
             transient = 1;
         }
         if (!transient || try == n->retries)

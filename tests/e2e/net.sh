@@ -250,6 +250,17 @@ if cmp -s "$T/dl2" "$T/www/file" && grep -q "bytes=100000-" "$LOG"; then
 else
     not_ok "an existing .part is resumed" "$(cat "$T/err")" "$(cat "$LOG")"
 fi
+# A complete .part and no expected length: the server answers 416, the
+# download starts over at once.
+rm -f "$T/dl5"
+cp "$T/www/file" "$T/dl5.part"
+: >"$LOG"
+"$NETGET" --allow-http --retries -1 --out "$T/dl5" "$U/good/file" >"$T/err" 2>&1 || true
+if cmp -s "$T/dl5" "$T/www/file" && [ "$(grep -c '^/good/file' "$LOG")" -eq 2 ]; then
+    ok "a complete .part: 416, started over (two requests)"
+else
+    not_ok "a complete .part: 416, started over" "$(cat "$T/err")" "$(cat "$LOG")"
+fi
 # A .part that is no prefix of the file: the final check refuses it, nothing at dest.
 rm -f "$T/dl3"
 head -c 100000 /dev/zero >"$T/dl3.part"
