@@ -246,7 +246,8 @@ cmd_tuf_client(struct cli *cli, int argc, char **argv)
             fputs(tuf_help, stdout);
             return 0;
         default:
-            return tuf_usage(cli, "unknown or incomplete option");
+            cli_usage(cli, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return 1;
         }
     }
     if (optind >= argc)
