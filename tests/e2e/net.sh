@@ -363,8 +363,11 @@ if command -v tinyproxy >/dev/null; then
         printf '%s\n' "Port $port" "Listen 127.0.0.1" "Timeout 30" "MaxClients 8" \
             "Allow 127.0.0.1" "ConnectPort $SPORT" "BasicAuth consign $pass" \
             "LogLevel Connect" "LogFile \"$T/proxy/tinyproxy.log\"" \
-            "PidFile \"$T/proxy/tinyproxy.pid\"" "User nobody" "Group nogroup" \
-            >"$T/proxy/tinyproxy.conf"
+            "PidFile \"$T/proxy/tinyproxy.pid\"" >"$T/proxy/tinyproxy.conf"
+        # As root it drops to nobody; otherwise it runs as the caller.
+        if [ "$(id -u)" -eq 0 ]; then
+            printf '%s\n' "User nobody" "Group nogroup" >>"$T/proxy/tinyproxy.conf"
+        fi
     }
     # shellcheck disable=SC2016 # $port is expanded by start_server
     if start_server tinyproxy proxy_conf '&&' exec tinyproxy -d -c "'$T/proxy/tinyproxy.conf'"; then
