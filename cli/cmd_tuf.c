@@ -164,30 +164,29 @@ tuf_update(struct cli *cli, const struct tuf_args *a, int download)
     if ((rc = consign_net_new(&cli->ctx, &no, &nt.net)) ||
         (rc = consign_tuf_client_new(&cli->ctx, &to, &c)) ||
         (rc = consign_tuf_client_refresh(&cli->ctx, c)))
-        goto fail;
+        goto out;
     for (i = 0; download && i < a->n_targets; i++) {
         free(dest);
         if (!(dest = target_file(&cli->ctx, a->target_dir, a->targets[i]))) {
             rc = CONSIGN_E_NOMEM;
-            goto fail;
+            goto out;
         }
         if ((rc = consign_tuf_client_find_target(&cli->ctx, c, a->targets[i], &t)))
-            goto fail;
+            goto out;
         if (cached(cli, t, dest))
             continue;
         if ((rc = consign_mkdirs(&cli->ctx, a->target_dir, 0755)) ||
             (rc = consign_tuf_client_download_target_to(&cli->ctx, c, t, dest, 0644)))
-            goto fail;
+            goto out;
         if (!cli->quiet)
             printf("%s: %lld bytes, verified: %s\n", t->path, t->length, dest);
     }
     if (!download && !cli->quiet)
         printf("refreshed: targets version %lld\n",
                consign_tuf_client_trusted(c, CONSIGN_TUF_TARGETS)->version);
-    goto out;
-fail:
-    rc = tuf_fail(cli, rc);
 out:
+    if (rc)
+        rc = tuf_fail(cli, rc);
     free(dest);
     consign_tuf_client_free(c);
     consign_net_free(nt.net);

@@ -138,7 +138,7 @@ main(int argc, char **argv)
             break;
         case 'P':
             if ((rc = consign_secret_from_env(&ctx, optarg, &pw)))
-                goto fail;
+                goto out;
             o.proxy_password = pw->data;
             break;
         case 'H':
@@ -191,19 +191,17 @@ main(int argc, char **argv)
     r.mirrors = (const char *const *)(argv + optind);
     r.n_mirrors = (size_t)(argc - optind);
     if ((rc = consign_net_new(&ctx, &o, &n)))
-        goto fail;
+        goto out;
     if (out)
         rc = consign_net_download(&ctx, n, &r, out);
     else if (!(rc = consign_net_get(&ctx, n, &r, &body)) &&
              fwrite(body.data, 1, body.len, stdout) != body.len)
         rc = consign_fail(&ctx, CONSIGN_E_IO, "standard output");
-    if (rc)
-        goto fail;
-    goto out;
-fail:
-    fprintf(stderr, "netget: %s [%s]\n", consign_err_msg(&ctx), consign_strcode(rc));
-    rc = 1;
 out:
+    if (rc) {
+        fprintf(stderr, "netget: %s [%s]\n", consign_err_msg(&ctx), consign_strcode(rc));
+        rc = 1;
+    }
     consign_buf_free(&body);
     consign_net_free(n);
     consign_secret_free(pw);
