@@ -44,5 +44,6 @@ int cmd_stage(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
 /* consign keys tuf-rotate (cmd_update.c). */
 int cmd_keys_tuf_rotate(struct cli *cli, int argc, char **argv);
+int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const char help_text[] =
     "  repo      build and publish signed APT and YUM repositories\n"
     "  sfx       build the self-extracting installer (.bin)\n"
     "  stage     lay out a product's files under a sandbox root\n"
+    "  tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)\n"
     "  update    maintain the TUF repository agents update from\n"
     "\n"
     "Options:\n"
@@ -33,6 +34,7 @@ static const struct cli_cmd commands[] = {
     {"repo", "package repositories", cmd_repo},
     {"sfx", "self-extracting installer", cmd_sfx},
     {"stage", "lay out files under a root", cmd_stage},
+    {"tuf-client", "TUF repositories", cmd_tuf_client},
     {"update", "TUF update repository", cmd_update},
 };
 

@@ -17,6 +17,8 @@ PACKAGES=(
   nginx dnf libxml2-utils
   # bench/repo.sh: the peers and peak RSS
   createrepo-c time
+  # e2e.net: the misbehaving test servers and the TUF repository signer, a test CA, a proxy
+  python3 python3-cryptography openssl tinyproxy-bin
   # the .bin: interactive install in a real terminal; bench/sfx.sh's peer
   tmux makeself
   # the example agent: javac, jar, jlink

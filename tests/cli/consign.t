@@ -13,6 +13,7 @@ Commands:
   repo      build and publish signed APT and YUM repositories
   sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
+  tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)
   update    maintain the TUF repository agents update from
 
 Options:
@@ -34,6 +35,7 @@ Commands:
   repo      build and publish signed APT and YUM repositories
   sfx       build the self-extracting installer (.bin)
   stage     lay out a product's files under a sandbox root
+  tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)
   update    maintain the TUF repository agents update from
 
 Options:
