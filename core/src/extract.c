@@ -37,7 +37,7 @@ struct consign_extract {
     struct dir_fix *dirs;
     size_t ndirs, capdirs;
     unsigned long long files, bytes;
-    int failed; /* the code of the first failure */
+    int failed;   /* the code of the first failure */
     mode_t umask; /* the process's, read once: what creation modes lose */
     /* The last parent directory opened (tar lists a directory's files
      * together): its path relative to dirfd and its descriptor, or -1. Safe

@@ -13,9 +13,9 @@
 #include "consign/x86filter.h"
 
 #define BLOCK       CONSIGN_TAR_BLOCK
-#define OCTAL11_MAX 077777777777ULL /* 8 GiB - 1: what 11 octal digits hold */
-#define FILTER_BUF  (64u << 10)       /* bytes run through the x86 filter at once */
-#define FILTER_KEY  "CONSIGN.filter"  /* pax keyword (vendor namespace) */
+#define OCTAL11_MAX 077777777777ULL  /* 8 GiB - 1: what 11 octal digits hold */
+#define FILTER_BUF  (64u << 10)      /* bytes run through the x86 filter at once */
+#define FILTER_KEY  "CONSIGN.filter" /* pax keyword (vendor namespace) */
 
 /* ustar header fields: offset and length. */
 #define NAME_OFF     0
@@ -38,6 +38,58 @@
 #define PREFIX_LEN   155
 
 static const unsigned char zero_block[BLOCK];
+
+/* A file's bytes on their way through the x86 filter (writer: encode,
+ * reader: decode). The filter needs up to 4 bytes of what comes next, so the
+ * bytes it has not decided wait in buf for the next push or the flush. */
+struct filter_pipe {
+    struct consign_x86f xf;
+    unsigned char *buf; /* FILTER_BUF + 4 bytes, made on first use */
+    size_t keep;        /* bytes at buf's start the filter has not decided */
+};
+
+typedef int (*filter_out_fn)(struct consign_ctx *ctx, void *user, const void *p, size_t n);
+
+static int
+filter_start(struct consign_ctx *ctx, struct filter_pipe *f, int decode)
+{
+    if (!f->buf && !(f->buf = consign_calloc(ctx, 1, FILTER_BUF + 4)))
+        return CONSIGN_E_NOMEM;
+    f->keep = 0;
+    consign_x86f_init(&f->xf, decode);
+    return 0;
+}
+
+/* Copy p behind the undecided bytes, run the filter, pass on what it decided. */
+static int
+filter_push(struct consign_ctx *ctx, struct filter_pipe *f, const unsigned char *p, size_t n,
+            filter_out_fn out, void *user)
+{
+    while (n) {
+        size_t take = n < FILTER_BUF ? n : FILTER_BUF, have, done;
+        int rc;
+        memcpy(f->buf + f->keep, p, take);
+        p += take;
+        n -= take;
+        have = f->keep + take;
+        done = consign_x86f_run(&f->xf, f->buf, have);
+        if (done && (rc = out(ctx, user, f->buf, done)))
+            return rc;
+        f->keep = have - done;
+        memmove(f->buf, f->buf + done, f->keep);
+    }
+    return 0;
+}
+
+/* The end of the file: the last undecided bytes are final as they are. */
+static int
+filter_flush(struct consign_ctx *ctx, struct filter_pipe *f, filter_out_fn out, void *user)
+{
+    size_t n = f->keep;
+
+    f->keep = 0;
+    return n ? out(ctx, user, f->buf, n) : 0;
+}
 
 static size_t
 pad_of(unsigned long long size)
@@ -73,10 +125,8 @@ struct consign_tar_writer {
     int in_file;
     int failed; /* the stream is inconsistent: every call fails */
     int finished;
-    int filtering;         /* the open file goes through the x86 filter */
-    struct consign_x86f xf;
-    unsigned char *fbuf;   /* FILTER_BUF + 4 bytes, made on first use */
-    size_t fkeep;          /* bytes at fbuf's start the filter has not decided */
+    int filtering; /* the open file goes through the x86 filter */
+    struct filter_pipe fp;
 };
 
 int
@@ -101,7 +151,7 @@ consign_tar_writer_free(struct consign_tar_writer *w)
 {
     if (!w)
         return;
-    free(w->fbuf);
+    free(w->fp.buf);
     free(w);
 }
 
@@ -244,8 +294,7 @@ seal_header(unsigned char *h)
  * the path, the link target or the size. */
 static int
 write_entry(struct consign_ctx *ctx, struct consign_tar_writer *w, const char *path, char type,
-            unsigned mode, unsigned long long size, long long mtime, const char *link,
-            int filter)
+            unsigned mode, unsigned long long size, long long mtime, const char *link, int filter)
 {
     unsigned char h[BLOCK];
     struct consign_buf name, pax;
@@ -352,15 +401,13 @@ consign_tar_write_file_begin_ext(struct consign_ctx *ctx, struct consign_tar_wri
 
     if (flags & ~(unsigned)CONSIGN_TAR_X86)
         return consign_fail(ctx, CONSIGN_E_USAGE, "tar: '%s': unknown flags %#x", path, flags);
-    if (filter && !w->fbuf && !(w->fbuf = consign_calloc(ctx, 1, FILTER_BUF + 4)))
-        return CONSIGN_E_NOMEM;
+    if (filter && (rc = filter_start(ctx, &w->fp, 0)))
+        return rc;
     if ((rc = write_entry(ctx, w, path, '0', mode, size, mtime, NULL, filter)))
         return rc;
     w->in_file = 1;
     w->size = w->left = size;
     w->filtering = filter;
-    w->fkeep = 0;
-    consign_x86f_init(&w->xf, 0);
     return 0;
 }
 
@@ -372,26 +419,11 @@ consign_tar_write_file_begin(struct consign_ctx *ctx, struct consign_tar_writer 
     return consign_tar_write_file_begin_ext(ctx, w, path, mode, size, mtime, 0);
 }
 
-/* File data through the filter: copied behind the undecided bytes of the
- * last call, run, and passed on as far as the filter decided. */
+/* emit as a filter_out_fn. */
 static int
-emit_filtered(struct consign_ctx *ctx, struct consign_tar_writer *w, const unsigned char *p,
-              size_t n)
+emit_out(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
-    while (n) {
-        size_t take = n < FILTER_BUF ? n : FILTER_BUF, have, done;
-        int rc;
-        memcpy(w->fbuf + w->fkeep, p, take);
-        p += take;
-        n -= take;
-        have = w->fkeep + take;
-        done = consign_x86f_run(&w->xf, w->fbuf, have);
-        if (done && (rc = emit(ctx, w, w->fbuf, done)))
-            return rc;
-        w->fkeep = have - done;
-        memmove(w->fbuf, w->fbuf + done, w->fkeep);
-    }
-    return 0;
+    return emit(ctx, user, p, n);
 }
 
 int
@@ -409,7 +441,7 @@ consign_tar_write_data(struct consign_ctx *ctx, struct consign_tar_writer *w, co
     w->left -= n;
     if (!n)
         return 0;
-    return w->filtering ? emit_filtered(ctx, w, p, n) : emit(ctx, w, p, n);
+    return w->filtering ? filter_push(ctx, &w->fp, p, n, emit_out, w) : emit(ctx, w, p, n);
 }
 
 int
@@ -426,13 +458,12 @@ consign_tar_write_file_end(struct consign_ctx *ctx, struct consign_tar_writer *w
     }
     w->in_file = 0;
     /* The last bytes the filter left undecided are final as they are. */
-    if (w->filtering && w->fkeep) {
-        int rc = emit(ctx, w, w->fbuf, w->fkeep);
-        w->fkeep = 0;
+    if (w->filtering) {
+        int rc = filter_flush(ctx, &w->fp, emit_out, w);
+        w->filtering = 0;
         if (rc)
             return rc;
     }
-    w->filtering = 0;
     return emit(ctx, w, zero_block, pad_of(w->size));
 }
 
@@ -466,11 +497,11 @@ struct consign_tar_reader {
     enum rstate state;
     enum dkind kind;
     unsigned char hdr[BLOCK];
-    size_t have;              /* bytes of hdr collected */
-    unsigned long long left;  /* data bytes of the current member still to come */
-    size_t pad;               /* padding bytes still to skip */
-    unsigned long long off;   /* bytes consumed, for messages */
-    unsigned long long total; /* entries' data bytes announced so far */
+    size_t have;                   /* bytes of hdr collected */
+    unsigned long long left;       /* data bytes of the current member still to come */
+    size_t pad;                    /* padding bytes still to skip */
+    unsigned long long off;        /* bytes consumed, for messages */
+    unsigned long long total;      /* entries' data bytes announced so far */
     unsigned long long meta_total; /* extended headers' bytes so far */
     unsigned long long entries;
     unsigned long long num; /* the entry being read, for messages */
@@ -485,9 +516,7 @@ struct consign_tar_reader {
     long long pax_mtime;
     /* The current file's x86 filter (a pax CONSIGN.filter=x86 record). */
     int filtering;
-    struct consign_x86f xf;
-    unsigned char *fbuf; /* FILTER_BUF + 4 bytes, made on first use */
-    size_t fkeep;        /* bytes at fbuf's start the filter has not decided */
+    struct filter_pipe fp;
     /* The current entry. */
     struct consign_buf raw, path, link;
     struct consign_tar_entry e;
@@ -532,6 +561,14 @@ entry_fail(struct consign_ctx *ctx, struct consign_tar_reader *r, int code, cons
     consign_failv(ctx, code, fmt, ap);
     va_end(ap);
     return entry_context(ctx, r, code);
+}
+
+/* The caller's data callback as a filter_out_fn (it may be NULL). */
+static int
+data_out(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    struct consign_tar_reader *r = user;
+    return r->cb.data ? r->cb.data(ctx, r->user, p, n) : 0;
 }
 
 /* Forget the extended headers: they applied to the entry just built. */
@@ -587,7 +624,7 @@ consign_tar_reader_free(struct consign_tar_reader *r)
     consign_buf_free(&r->raw);
     consign_buf_free(&r->path);
     consign_buf_free(&r->link);
-    free(r->fbuf);
+    free(r->fp.buf);
     free(r);
 }
 
@@ -919,10 +956,8 @@ on_entry(struct consign_ctx *ctx, struct consign_tar_reader *r, int posix)
     if (r->filtering && e->type != CONSIGN_TAR_FILE)
         return entry_fail(ctx, r, CONSIGN_E_SYNTAX, "%s on an entry that is not a file",
                           FILTER_KEY);
-    if (r->filtering && !r->fbuf && !(r->fbuf = consign_calloc(ctx, 1, FILTER_BUF + 4)))
-        return CONSIGN_E_NOMEM;
-    r->fkeep = 0;
-    consign_x86f_init(&r->xf, 1);
+    if (r->filtering && (rc = filter_start(ctx, &r->fp, 1)))
+        return rc;
     clear_meta(r);
     if (r->cb.entry && (rc = r->cb.entry(ctx, r->user, e)))
         return entry_context(ctx, r, rc);
@@ -950,11 +985,11 @@ end_member(struct consign_ctx *ctx, struct consign_tar_reader *r)
             return 0;
         r->in_entry = 0;
         /* The last bytes the filter left undecided are final as they are. */
-        if (r->filtering && r->fkeep && r->cb.data &&
-            (rc = r->cb.data(ctx, r->user, r->fbuf, r->fkeep)))
-            return entry_context(ctx, r, rc);
-        r->filtering = 0;
-        r->fkeep = 0;
+        if (r->filtering) {
+            r->filtering = 0;
+            if ((rc = filter_flush(ctx, &r->fp, data_out, r)))
+                return entry_context(ctx, r, rc);
+        }
         if (r->cb.entry_end && (rc = r->cb.entry_end(ctx, r->user)))
             return entry_context(ctx, r, rc);
         return 0;
@@ -1062,28 +1097,6 @@ on_block(struct consign_ctx *ctx, struct consign_tar_reader *r)
     }
 }
 
-/* A filtered file's data: copied behind the undecided bytes of the last
- * call, decoded, and passed on as far as the filter decided. */
-static int
-data_filtered(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned char *p,
-              size_t n)
-{
-    while (n) {
-        size_t take = n < FILTER_BUF ? n : FILTER_BUF, have, done;
-        int rc;
-        memcpy(r->fbuf + r->fkeep, p, take);
-        p += take;
-        n -= take;
-        have = r->fkeep + take;
-        done = consign_x86f_run(&r->xf, r->fbuf, have);
-        if (done && r->cb.data && (rc = r->cb.data(ctx, r->user, r->fbuf, done)))
-            return entry_context(ctx, r, rc);
-        r->fkeep = have - done;
-        memmove(r->fbuf, r->fbuf + done, r->fkeep);
-    }
-    return 0;
-}
-
 /* Data bytes of the current member. */
 static int
 on_data(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned char *p, size_t n)
@@ -1092,8 +1105,11 @@ on_data(struct consign_ctx *ctx, struct consign_tar_reader *r, const unsigned ch
 
     switch (r->kind) {
     case D_FILE:
-        if (r->filtering)
-            return data_filtered(ctx, r, p, n);
+        if (r->filtering) {
+            if ((rc = filter_push(ctx, &r->fp, p, n, data_out, r)))
+                return entry_context(ctx, r, rc);
+            return 0;
+        }
         if (r->cb.data && (rc = r->cb.data(ctx, r->user, p, n)))
             return entry_context(ctx, r, rc);
         return 0;

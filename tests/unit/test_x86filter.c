@@ -222,8 +222,8 @@ test_tar_round_trip(void **state)
     fill_code_like(code, n);
     consign_buf_init(&tar, 1 << 22);
     assert_int_equal(consign_tar_writer_new(&ctx, sink_buf, &tar, &w), 0);
-    assert_int_equal(consign_tar_write_file_begin_ext(&ctx, w, "lib/libx.so", 0755, n,
-                                                      1700000000LL, CONSIGN_TAR_X86),
+    assert_int_equal(consign_tar_write_file_begin_ext(&ctx, w, "lib/libx.so", 0755, n, 1700000000LL,
+                                                      CONSIGN_TAR_X86),
                      0);
     /* The writer gets the file in uneven pieces. */
     for (size_t pos = 0; pos < n;) {
@@ -235,10 +235,9 @@ test_tar_round_trip(void **state)
     }
     assert_int_equal(consign_tar_write_file_end(&ctx, w), 0);
     /* A plain file after it is not filtered. */
-    assert_int_equal(consign_tar_write_file_begin(&ctx, w, "lib/plain", 0644, 10, 1700000000LL),
-                     0);
-    assert_int_equal(consign_tar_write_data(&ctx, w, "\xE8\x10\x00\x00\x00\xE8\x10\x00\x00\x00", 10),
-                     0);
+    assert_int_equal(consign_tar_write_file_begin(&ctx, w, "lib/plain", 0644, 10, 1700000000LL), 0);
+    assert_int_equal(
+        consign_tar_write_data(&ctx, w, "\xE8\x10\x00\x00\x00\xE8\x10\x00\x00\x00", 10), 0);
     assert_int_equal(consign_tar_write_file_end(&ctx, w), 0);
     assert_int_equal(consign_tar_writer_finish(&ctx, w), 0);
     consign_tar_writer_free(w);
@@ -280,12 +279,12 @@ test_tar_refusals(void **state)
     consign_ctx_init(&ctx, NULL, NULL);
     consign_buf_init(&tar, 1 << 22);
     assert_int_equal(consign_tar_writer_new(&ctx, sink_buf, &tar, &w), 0);
-    assert_int_equal(consign_tar_write_file_begin_ext(&ctx, w, "a", 0644, 16, 1700000000LL,
-                                                      CONSIGN_TAR_X86),
-                     0);
-    assert_int_equal(consign_tar_write_data(&ctx, w, "ab\xE8\x10\x00\x00\x00"
-                                                             "cdef\xE9\1\2\3\xFF"
-                                                             "g",
+    assert_int_equal(
+        consign_tar_write_file_begin_ext(&ctx, w, "a", 0644, 16, 1700000000LL, CONSIGN_TAR_X86), 0);
+    assert_int_equal(consign_tar_write_data(&ctx, w,
+                                            "ab\xE8\x10\x00\x00\x00"
+                                            "cdef\xE9\1\2\3\xFF"
+                                            "g",
                                             16),
                      0);
     assert_int_equal(consign_tar_write_file_end(&ctx, w), 0);
