@@ -263,7 +263,7 @@ out:
 }
 
 static int
-lock_open(struct consign_ctx *ctx, const char *optdir, int *fd_out)
+lock_open(struct consign_ctx *ctx, const char *optdir, int no_wait, int *fd_out)
 {
     char *p = consign_asprintf(ctx, "%s/.lock", optdir);
     int fd = -1, rc = 0;
@@ -278,6 +278,11 @@ lock_open(struct consign_ctx *ctx, const char *optdir, int *fd_out)
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK) {
             rc = consign_fail_errno(ctx, errno, "lock %s", p);
+            goto out;
+        }
+        if (no_wait) {
+            rc = consign_fail(ctx, CONSIGN_E_LOCKED,
+                              "another install of this agent is running (%s)", p);
             goto out;
         }
         consign_log(ctx, CONSIGN_LOG_INFO, "waiting for another install to finish (%s)", p);
@@ -359,7 +364,7 @@ consign_install_begin(struct consign_ctx *ctx, const struct consign_install_opts
         goto out;
     }
     if ((rc = consign_mkdirs(ctx, in->versions, 0755)) ||
-        (rc = lock_open(ctx, in->optdir, &in->lockfd)))
+        (rc = lock_open(ctx, in->optdir, o->no_wait, &in->lockfd)))
         goto out;
     clean_stale(ctx, in->versions);
     if (!(in->stage = consign_asprintf(ctx, "%s/.stage-%s-XXXXXX", in->versions, in->version))) {
@@ -1024,7 +1029,7 @@ consign_uninstall(struct consign_ctx *ctx, const char *root, const char *name, i
         rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;
         goto out;
     }
-    if (cur.present && (rc = lock_open(ctx, optdir, &lockfd)))
+    if (cur.present && (rc = lock_open(ctx, optdir, 0, &lockfd)))
         goto out;
     if (!no_service)
         service_stop(ctx, name);

@@ -28,6 +28,8 @@
 #include "consign/install.h"
 #include "consign/secret.h"
 #include "consign/sfx.h"
+#include "consign/sfx_install.h"
+#include "consign/ui.h"
 #include "consign/tar.h"
 
 #define TOOL_BIN    "consign-target"
@@ -235,255 +237,8 @@ usage_error(const char *fmt, ...)
     return 2;
 }
 
-/* ---- terminal ------------------------------------------------------------ */
-
+static struct consign_ui ui;
 static int interactive_in;
-
-/* One line from stdin without its newline; echo off for secrets. NULL at EOF. */
-static char *
-ask(const char *prompt, int secret)
-{
-    static char line[LINE_MAX_IN];
-    struct termios old, noecho;
-    int restored = 1;
-    size_t n;
-
-    /* Echo off before the prompt shows, and without discarding input, so a
-     * secret typed as soon as the prompt appears is never echoed. */
-    if (secret && isatty(0) && tcgetattr(0, &old) == 0) {
-        noecho = old;
-        noecho.c_lflag &= ~(tcflag_t)ECHO;
-        noecho.c_lflag |= ECHONL;
-        restored = tcsetattr(0, TCSANOW, &noecho) != 0;
-    }
-    fputs(prompt, stdout);
-    fflush(stdout);
-    if (!fgets(line, sizeof(line), stdin)) {
-        if (!restored)
-            tcsetattr(0, TCSANOW, &old);
-        return NULL;
-    }
-    if (!restored)
-        tcsetattr(0, TCSANOW, &old);
-    n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    return line;
-}
-
-static int
-ask_yes_no(const char *prompt, int def)
-{
-    for (;;) {
-        char *a = ask(prompt, 0);
-        if (!a)
-            return def;
-        if (!a[0])
-            return def;
-        if (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0)
-            return 1;
-        if (strcasecmp(a, "n") == 0 || strcasecmp(a, "no") == 0)
-            return 0;
-        printf("Please answer yes or no.\n");
-    }
-}
-
-/* A pager of our own: the stub runs where `less` may not exist. */
-static void
-page(const char *text, size_t len)
-{
-    struct winsize ws;
-    int rows = 24, shown = 0;
-    size_t i = 0;
-
-    if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 4)
-        rows = ws.ws_row;
-    while (i < len) {
-        size_t e = i;
-        while (e < len && text[e] != '\n')
-            e++;
-        fwrite(text + i, 1, e - i, stdout);
-        fputc('\n', stdout);
-        i = e + 1;
-        if (++shown >= rows - 2 && i < len && isatty(0) && isatty(1)) {
-            char *a = ask("-- More -- (Enter: next page, q: end) ", 0);
-            shown = 0;
-            if (!a || a[0] == 'q' || a[0] == 'Q')
-                break;
-        }
-    }
-    fflush(stdout);
-}
-
-/* ---- settings from the user -------------------------------------------- */
-
-static char *
-upper_env_name(const char *name, const char *suffix)
-{
-    size_t n = strlen(name), i;
-    char *s = malloc(n + strlen(suffix) + 2);
-
-    if (!s)
-        return NULL;
-    for (i = 0; i < n; i++)
-        s[i] = name[i] == '-' || name[i] == '.' || name[i] == '+'
-                   ? '_'
-                   : (char)(('a' <= name[i] && name[i] <= 'z') ? name[i] - 32 : name[i]);
-    s[n] = '_';
-    memcpy(s + n + 1, suffix, strlen(suffix) + 1); /* sized above */
-    return s;
-}
-
-static int
-set_from_secret_file(struct consign_ctx *ctx, struct consign_conf *c, const char *key,
-                     const char *file)
-{
-    struct consign_secret *s = NULL;
-    int rc;
-
-    if ((rc = consign_secret_from_file(ctx, file, &s)))
-        return rc;
-    rc = consign_conf_set(ctx, c, key, s->data);
-    consign_secret_free(s);
-    return rc;
-}
-
-static int
-set_from_env(struct consign_ctx *ctx, struct consign_conf *c, const char *key, const char *name,
-             const char *suffix)
-{
-    struct consign_secret *s = NULL;
-    char *var = upper_env_name(name, suffix);
-    int rc = 0;
-
-    if (!var)
-        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
-    if (consign_secret_from_env(ctx, var, &s) == 0) {
-        rc = consign_conf_set(ctx, c, key, s->data);
-        consign_secret_free(s);
-    } else
-        consign_err_clear(ctx);
-    free(var);
-    return rc;
-}
-
-/* A response file: the same keys as the settings, plus accept_eula. */
-static int
-read_response(struct consign_ctx *ctx, const char *path, struct consign_conf *c, int *accept)
-{
-    char *data = NULL, *line, *next;
-    size_t len = 0;
-    int rc, lineno = 0;
-
-    if ((rc = consign_file_read(ctx, path, 64 * 1024, &data, &len)))
-        return rc;
-    for (line = data; !rc && line && *line; line = next) {
-        char *eq;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (!(eq = strchr(line, '='))) {
-            rc = consign_fail(ctx, CONSIGN_E_SYNTAX, "%s line %d: not key=value", path, lineno);
-            break;
-        }
-        *eq++ = '\0';
-        if (strcmp(line, "accept_eula") == 0)
-            *accept = strcmp(eq, "yes") == 0;
-        else if ((rc = consign_conf_set(ctx, c, line, eq)))
-            rc = consign_err_context(ctx, rc, "%s line %d", path, lineno);
-    }
-    explicit_bzero(data, len);
-    free(data);
-    return rc;
-}
-
-static int
-save_response(struct consign_ctx *ctx, const char *path, const struct consign_conf *c)
-{
-    struct consign_buf b;
-    size_t i;
-    int rc;
-
-    consign_buf_init(&b, 128 * 1024);
-    rc = consign_buf_puts(ctx, &b,
-                          "# Answers of an install, for --response-file. It holds secrets: "
-                          "keep it 0600.\naccept_eula=yes\n");
-    for (i = 0; !rc && i < c->n; i++)
-        rc = consign_buf_printf(ctx, &b, "%s=%s\n", c->items[i].key, c->items[i].value);
-    if (!rc)
-        rc = consign_file_write_atomic(ctx, path, b.data, b.len, 0600);
-    consign_buf_free_secure(&b);
-    return rc;
-}
-
-/* Ask for what is missing, on a terminal. cur: the installed settings. */
-static int
-prompt_settings(struct consign_ctx *ctx, const struct consign_sfx_info *info, int want_proxy,
-                int want_auto, const struct consign_conf *cur, struct consign_conf *c)
-{
-    char *a;
-    int rc;
-
-    if (!consign_conf_get(c, "token")) {
-        int have = consign_conf_get(cur, "token") != NULL;
-        for (;;) {
-            a = ask(have                   ? "Install token (Enter keeps the current one): "
-                    : info->token_required ? "Install token: "
-                                           : "Install token (optional): ",
-                    1);
-            if (!a)
-                return consign_fail(ctx, CONSIGN_E_USAGE, "no answer for the install token");
-            if (!a[0] && (have || !info->token_required))
-                break;
-            if (a[0] && (rc = consign_conf_set(ctx, c, "token", a)) == 0) {
-                explicit_bzero(a, strlen(a));
-                break;
-            }
-            if (a[0])
-                printf("%s\n", consign_err_msg(ctx));
-            consign_err_clear(ctx);
-        }
-    }
-    if (want_proxy && !consign_conf_get(c, "proxy_pac_url") && !consign_conf_get(c, "proxy_host")) {
-        a = ask("Proxy: [n]one, [p]AC URL, or [m]anual host and port? [n] ", 0);
-        if (a && (a[0] == 'p' || a[0] == 'P')) {
-            while ((a = ask("PAC URL: ", 0)) && consign_conf_set(ctx, c, "proxy_pac_url", a) != 0) {
-                printf("%s\n", consign_err_msg(ctx));
-                consign_err_clear(ctx);
-            }
-        } else if (a && (a[0] == 'm' || a[0] == 'M')) {
-            while ((a = ask("Proxy host: ", 0)) && consign_conf_set(ctx, c, "proxy_host", a) != 0) {
-                printf("%s\n", consign_err_msg(ctx));
-                consign_err_clear(ctx);
-            }
-            while ((a = ask("Proxy port: ", 0)) && consign_conf_set(ctx, c, "proxy_port", a) != 0) {
-                printf("%s\n", consign_err_msg(ctx));
-                consign_err_clear(ctx);
-            }
-            a = ask("Proxy user (Enter: none): ", 0);
-            if (a && a[0]) {
-                if ((rc = consign_conf_set(ctx, c, "proxy_user", a)))
-                    return rc;
-                a = ask("Proxy password: ", 1);
-                if (a && a[0]) {
-                    rc = consign_conf_set(ctx, c, "proxy_password", a);
-                    explicit_bzero(a, strlen(a));
-                    if (rc)
-                        return rc;
-                }
-            }
-        }
-    }
-    if (want_auto && !consign_conf_get(c, "auto_update")) {
-        int yes = ask_yes_no("Enable automatic updates? [Y/n] ", 1);
-        if ((rc = consign_conf_set(ctx, c, "auto_update", yes ? "yes" : "no")))
-            return rc;
-    }
-    return 0;
-}
 
 /* ---- finding ourselves ---------------------------------------------------- */
 
@@ -698,12 +453,6 @@ feed_extract(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 }
 
 static int
-feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
-{
-    return consign_install_feed(ctx, user, p, n);
-}
-
-static int
 do_list(struct consign_ctx *ctx, struct consign_sfx *s)
 {
     struct consign_tar_callbacks cb = {list_entry, list_data, list_end};
@@ -737,74 +486,17 @@ do_extract(struct consign_ctx *ctx, struct consign_sfx *s, const char *dir)
     return rc;
 }
 
-/* Enough free space where /opt/NAME will live (or its nearest parent). */
-static int
-check_space(struct consign_ctx *ctx, const char *root, unsigned long long need)
-{
-    char path[PATH_MAX];
-    struct statvfs vs;
-    char *slash;
-
-    snprintf(path, sizeof(path), "%s/opt", root && root[0] ? root : "");
-    while (statvfs(path[0] ? path : "/", &vs) < 0) {
-        if (!(slash = strrchr(path, '/')))
-            return 0;
-        *slash = '\0';
-    }
-    need += 16ULL << 20;
-    if ((unsigned long long)vs.f_bavail * vs.f_frsize < need)
-        return consign_fail(ctx, CONSIGN_E_IO,
-                            "not enough free space under %s/opt: %llu MiB needed, %llu MiB free",
-                            root && root[0] ? root : "", need >> 20,
-                            ((unsigned long long)vs.f_bavail * vs.f_frsize) >> 20);
-    return 0;
-}
-
-static void
-grouped(const char *fpr, char out[64])
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < 40 && fpr[i]; i++) {
-        if (i && i % 4 == 0)
-            out[o++] = ' ';
-        if (i == 20)
-            out[o++] = ' ';
-        out[o++] = fpr[i];
-    }
-    out[o] = '\0';
-}
-
-static int
-same_fpr(const char *a, const char *b)
-{
-    char x[41], y[41];
-    size_t i, n = 0, m = 0;
-
-    for (i = 0; a[i] && n < 40; i++)
-        if (a[i] != ' ')
-            x[n++] = a[i];
-    for (i = 0; b[i] && m < 40; i++)
-        if (b[i] != ' ')
-            y[m++] = b[i];
-    x[n] = y[m] = '\0';
-    return n == 40 && m == 40 && strcasecmp(x, y) == 0;
-}
-
 static int
 run_install(struct consign_ctx *ctx, struct opts *o, int fd)
 {
     const struct consign_sfx_header *h;
     const struct consign_sfx_info *info;
-    struct consign_installed cur;
-    struct consign_install_opts io;
-    struct consign_install *in = NULL;
-    struct consign_conf answers = {0}, existing = {0};
+    struct consign_sfx_install_opts so;
+    struct consign_conf answers = {0};
     struct consign_sfx *s = NULL;
-    char g[64], *confdir = NULL;
+    char g[64], *token_var = NULL, *pass_var = NULL, *hint = NULL;
     const char *signer;
-    int rc = 0, accept = o->accept_eula, upgrade, ask_ok;
-    char vdir[512];
+    int rc = 0, accept = o->accept_eula;
 
     if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify(ctx, s))) {
         fprintf(stderr,
@@ -818,8 +510,8 @@ run_install(struct consign_ctx *ctx, struct opts *o, int fd)
     h = consign_sfx_header_get(s);
     info = consign_sfx_info_get(s);
     signer = consign_sfx_signer(s);
-    grouped(signer, g);
-    if (o->expect_signer && !same_fpr(o->expect_signer, signer)) {
+    consign_fpr_group(signer, g);
+    if (o->expect_signer && !consign_fpr_equal(o->expect_signer, signer)) {
         fprintf(stderr, "%s: error: signed by %s, not by the expected key %s; nothing installed\n",
                 prog, g, o->expect_signer);
         rc = 1;
@@ -860,131 +552,67 @@ run_install(struct consign_ctx *ctx, struct opts *o, int fd)
         rc = 1;
         goto out;
     }
-    if ((rc = consign_install_query(ctx, o->root, info->name, &cur))) {
-        rc = fail(ctx, rc, NULL);
+    if (!(token_var = consign_answers_env_name(info->name, "TOKEN")) ||
+        !(pass_var = consign_answers_env_name(info->name, "PROXY_PASSWORD")) ||
+        !(hint = consign_asprintf(ctx, "pass --token-file FILE or set %s", token_var))) {
+        rc = fail(ctx, CONSIGN_E_NOMEM, NULL);
         goto out;
     }
-    upgrade = cur.present;
-    if (upgrade && !consign_install_trusts(ctx, o->root, info->name, signer) &&
-        !(o->trust_new_key && same_fpr(o->trust_new_key, signer))) {
-        fprintf(stderr,
-                "%s: error: %s %s is installed and this installer is signed by a key it does "
-                "not trust:\n  %s\nIf your vendor announced this key, run again with "
-                "--trust-new-key '%s'. Nothing was changed.\n",
-                prog, info->name, cur.version, g, signer);
-        rc = 1;
-        goto out;
-    }
-    ask_ok = interactive_in && !o->quiet;
     /* The answers: response file, then options, then the environment. */
-    if (o->response_file && (rc = read_response(ctx, o->response_file, &answers, &accept))) {
+    if (o->response_file && (rc = consign_answers_read(ctx, o->response_file, &answers, &accept))) {
         rc = fail(ctx, rc, "response file");
         goto out;
     }
     if (o->token) {
         consign_log(ctx, CONSIGN_LOG_WARN,
                     "--token puts the token where other users can see it (ps); prefer "
-                    "--token-file or %s_TOKEN",
-                    info->name);
+                    "--token-file or %s",
+                    token_var);
         if ((rc = consign_conf_set(ctx, &answers, "token", o->token)))
             goto bad;
     }
-    if ((o->token_file && (rc = set_from_secret_file(ctx, &answers, "token", o->token_file))) ||
+    if ((o->token_file &&
+         (rc = consign_answers_from_file(ctx, &answers, "token", o->token_file))) ||
         (!consign_conf_get(&answers, "token") &&
-         (rc = set_from_env(ctx, &answers, "token", info->name, "TOKEN"))) ||
+         (rc = consign_answers_from_env(ctx, &answers, "token", token_var))) ||
         (o->pac && (rc = consign_conf_set(ctx, &answers, "proxy_pac_url", o->pac))) ||
         (o->host && (rc = consign_conf_set(ctx, &answers, "proxy_host", o->host))) ||
         (o->port && (rc = consign_conf_set(ctx, &answers, "proxy_port", o->port))) ||
         (o->user && (rc = consign_conf_set(ctx, &answers, "proxy_user", o->user))) ||
         (o->pass_file &&
-         (rc = set_from_secret_file(ctx, &answers, "proxy_password", o->pass_file))) ||
+         (rc = consign_answers_from_file(ctx, &answers, "proxy_password", o->pass_file))) ||
         (!consign_conf_get(&answers, "proxy_password") &&
-         (rc = set_from_env(ctx, &answers, "proxy_password", info->name, "PROXY_PASSWORD"))) ||
+         (rc = consign_answers_from_env(ctx, &answers, "proxy_password", pass_var))) ||
         (o->auto_update && (rc = consign_conf_set(ctx, &answers, "auto_update", o->auto_update))))
         goto bad;
-    if (!(confdir =
-              consign_asprintf(ctx, "%s/var/opt/%s/conf", o->root ? o->root : "", info->name)) ||
-        (upgrade && (rc = consign_conf_load(ctx, confdir, &existing))))
-        goto bad;
 
-    /* The license. */
-    if (info->eula && !accept) {
-        if (!ask_ok) {
-            fprintf(stderr,
-                    "%s: error: the license must be accepted: run on a terminal, or pass "
-                    "--accept-eula\n",
-                    prog);
-            rc = 2;
-            goto out;
-        }
-        printf("\n");
-        page(info->eula, info->eula_len);
-        if (!ask_yes_no("\nDo you accept the license terms? [yes/no] ", -1)) {
-            fprintf(stderr, "%s: the license was not accepted; nothing was installed.\n", prog);
-            rc = 1;
-            goto out;
-        }
-        accept = 1;
-    }
-    if (ask_ok && !upgrade &&
-        (rc = prompt_settings(ctx, info, info->proxy, info->auto_update, &existing, &answers)))
-        goto bad;
-    if (!upgrade && info->token_required && !consign_conf_get(&answers, "token")) {
-        char *var = upper_env_name(info->name, "TOKEN");
-        fprintf(stderr,
-                "%s: error: an install token is required: pass --token-file FILE or set %s\n", prog,
-                var ? var : "NAME_TOKEN");
-        free(var);
-        rc = 2;
+    memset(&so, 0, sizeof(so));
+    so.root = o->root;
+    so.interactive = interactive_in && !o->quiet;
+    so.accept_eula = accept;
+    so.trust_new_key = o->trust_new_key;
+    so.save_response = o->save_response;
+    so.token_hint = hint;
+    so.eula_hint = "pass --accept-eula";
+    rc = consign_sfx_install(ctx, &ui, s, fd, &so, &answers);
+    if (rc == CONSIGN_E_USAGE || rc == CONSIGN_E_CANCELLED || rc == CONSIGN_E_UNTRUSTED) {
+        fprintf(stderr, "%s: %s%s\n", prog,
+                rc == CONSIGN_E_CANCELLED ? "" : "error: ", consign_err_msg(ctx));
+        rc = rc == CONSIGN_E_USAGE ? 2 : 1;
         goto out;
     }
-    if (!upgrade && !consign_conf_get(&answers, "auto_update") &&
-        (rc = consign_conf_set(ctx, &answers, "auto_update", info->auto_update ? "yes" : "no")))
+    if (rc)
         goto bad;
-    if ((rc = check_space(ctx, o->root, h->payload_files)))
-        goto bad;
-
-    /* Install: staged, then one switch. */
-    memset(&io, 0, sizeof(io));
-    io.root = o->root;
-    io.name = info->name;
-    io.version = info->version;
-    io.signer_fpr = signer;
-    io.max_bytes = h->payload_files;
-    io.max_entries = h->payload_entries;
-    say("%s %s %s%s%s ...\n", upgrade ? "Upgrading" : "Installing", info->name, info->version,
-        o->root ? " under " : "", o->root ? o->root : "");
-    snprintf(vdir, sizeof(vdir), "bin/%s-config", info->name);
-    if ((rc = consign_install_begin(ctx, &io, &in)) ||
-        (rc = consign_sfx_payload(ctx, s, feed_install, in)) ||
-        (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, fd, 0, h->stub_size)) ||
-        (rc = consign_install_add_symlink(ctx, in, vdir, TOOL_BIN)))
-        goto bad;
-    snprintf(vdir, sizeof(vdir), "bin/%s-uninstall", info->name);
-    if ((rc = consign_install_add_symlink(ctx, in, vdir, TOOL_BIN)) ||
-        (rc = consign_install_commit(ctx, in, &answers)))
-        goto bad;
-    if (o->save_response && (rc = save_response(ctx, o->save_response, &answers)))
-        goto bad;
-    say("\n%s %s is installed.\n"
-        "  Program:        /opt/%s\n"
-        "  Configuration:  /etc/opt/%s (runtime options), /var/opt/%s/conf (settings)\n"
-        "  Logs:           /var/opt/%s/logs\n"
-        "  Settings tool:  sudo /opt/%s/%s-config interactive\n"
-        "  Uninstall:      sudo /opt/%s/%s-uninstall [--purge]\n",
-        info->name, info->version, info->name, info->name, info->name, info->name, info->name,
-        info->name, info->name, info->name);
     goto out;
 bad:
-    rc = fail(ctx, rc, upgrade ? "upgrade" : "install");
-    if (in)
-        fprintf(stderr, "%s: the previous state was left as it was.\n", prog);
+    rc = fail(ctx, rc, "install");
+    fprintf(stderr, "%s: the previous state was left as it was.\n", prog);
 out:
-    consign_install_free(in);
     consign_conf_free(&answers);
-    consign_conf_free(&existing);
     consign_sfx_free(s);
-    free(confdir);
+    free(token_var);
+    free(pass_var);
+    free(hint);
     return rc;
 }
 
@@ -1060,11 +688,9 @@ run_config(struct consign_ctx *ctx, const char *name, const char *root, int argc
         }
         changed = 1;
     } else if (strcmp(argv[0], "interactive") == 0) {
-        struct consign_sfx_info info;
         struct consign_conf answers = {0};
         size_t k;
-        memset(&info, 0, sizeof(info));
-        if ((rc = prompt_settings(ctx, &info, 1, 1, &c, &answers)) == 0)
+        if ((rc = consign_answers_prompt(ctx, &ui, 0, 1, 1, &c, &answers)) == 0)
             for (k = 0; !rc && k < answers.n; k++)
                 rc = consign_conf_set(ctx, &c, answers.items[k].key, answers.items[k].value);
         consign_conf_free(&answers);
@@ -1123,6 +749,7 @@ main(int argc, char **argv)
     prog = base;
     interactive_in = isatty(0);
     consign_ctx_init(&ctx, log_stderr, NULL);
+    consign_ui_tty(&ui, 0);
     if (ends_with(base, "-config", &stem))
         mode = MODE_CONFIG;
     else if (ends_with(base, "-uninstall", &stem))
@@ -1180,6 +807,7 @@ main(int argc, char **argv)
     if ((rc = parse(argc, argv, &o)))
         return rc;
     quiet = o.quiet;
+    consign_ui_tty(&ui, quiet);
     if (o.help) {
         help_install();
         return 0;

@@ -69,6 +69,7 @@ struct consign_install_opts {
     int no_service;                 /* do not touch the service manager (forced under a root) */
     unsigned long long max_bytes;   /* payload limit (sum of file sizes); 0: no limit */
     unsigned long long max_entries; /* payload limit (entries); 0: no limit */
+    int no_wait; /* another install holds the lock: CONSIGN_E_LOCKED instead of waiting */
 };
 
 struct consign_install;

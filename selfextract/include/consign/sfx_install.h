@@ -1,0 +1,50 @@
+/* consign sfx_install: install or upgrade an agent from a verified .bin.
+ *
+ * The one install flow of the routes that do not go through a package
+ * manager: the .bin's own stub runs it on itself, the bootstrap downloader
+ * on the .bin it fetched (and the auto-updater will). In order: the upgrade
+ * trust check (an installed agent accepts only keys it trusts, or the one
+ * the user names), the license (paged, must be accepted), the questions for
+ * what the answers lack, free space, then the install core: staged
+ * extraction, the stub copied as the installed tools (NAME-config,
+ * NAME-uninstall), one switch. It talks to the person installing only
+ * through the consign_ui it is given. */
+#ifndef CONSIGN_SFX_INSTALL_H
+#define CONSIGN_SFX_INSTALL_H
+
+#include "consign/error.h"
+#include "consign/install.h"
+#include "consign/sfx.h"
+#include "consign/ui.h"
+
+struct consign_sfx_install_opts {
+    const char *root;          /* NULL: the real system */
+    int interactive;           /* may ask through the ui (a terminal, not quiet) */
+    int accept_eula;           /* the license was accepted (option or response file) */
+    const char *trust_new_key; /* a fingerprint an upgrade may be signed by; or NULL */
+    const char *save_response; /* write the answers there after the install; or NULL */
+    /* How to give the token without a terminal, for the message when it is
+     * missing ("pass --token-file FILE or set NAME_TOKEN"). */
+    const char *token_hint;
+    /* How to accept the license without a terminal ("pass --accept-eula"). */
+    const char *eula_hint;
+    int no_wait; /* another install running: CONSIGN_E_LOCKED instead of waiting */
+};
+
+/* s: opened and verified (consign_sfx_verify) from fd. answers: what the
+ * options, a response file and the environment said; the questions add to
+ * it. Errors: CONSIGN_E_UNTRUSTED (an upgrade signed by a key the install
+ * does not trust), CONSIGN_E_USAGE (the license or a required token missing
+ * without a terminal), CONSIGN_E_CANCELLED (the license was declined),
+ * CONSIGN_E_LOCKED (no_wait and another install runs), or the install
+ * core's. The previous install is unchanged on any failure. */
+int consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct consign_sfx *s,
+                        int fd, const struct consign_sfx_install_opts *o,
+                        struct consign_conf *answers);
+
+/* "ABCD EF01 ... " groups of four, a double space in the middle (out: 64). */
+void consign_fpr_group(const char *fpr, char out[64]);
+/* Two fingerprints equal, ignoring spaces and case; both must have 40 hex digits. */
+int consign_fpr_equal(const char *a, const char *b);
+
+#endif
