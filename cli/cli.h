@@ -45,5 +45,7 @@ int cmd_update(struct cli *cli, int argc, char **argv);
 /* consign keys tuf-rotate (cmd_update.c). */
 int cmd_keys_tuf_rotate(struct cli *cli, int argc, char **argv);
 int cmd_tuf_client(struct cli *cli, int argc, char **argv);
+int cmd_bootstrap(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
 
 #endif

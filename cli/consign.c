@@ -10,6 +10,7 @@ static const char help_text[] =
     "Build, sign and ship a long-running agent and its bundled runtime.\n"
     "\n"
     "Commands:\n"
+    "  bootstrap build the signed bootstrap downloader\n"
     "  keys      generate, export, list and use release signing keys\n"
     "  pkg       build the agent's and the runtime's .deb and .rpm packages\n"
     "  product   check and show a product file\n"
@@ -18,6 +19,7 @@ static const char help_text[] =
     "  stage     lay out a product's files under a sandbox root\n"
     "  tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)\n"
     "  update    maintain the TUF repository agents update from\n"
+    "  verify    check the signature of a .bin or a bootstrap\n"
     "\n"
     "Options:\n"
     "  -v, --verbose   more messages on stderr\n"
@@ -28,6 +30,7 @@ static const char help_text[] =
     "Exit status: 0 success, 1 failure, 2 usage error or bad input.\n";
 
 static const struct cli_cmd commands[] = {
+    {"bootstrap", "bootstrap downloader", cmd_bootstrap},
     {"keys", "release signing keys", cmd_keys},
     {"pkg", "native packages", cmd_pkg},
     {"product", "product files", cmd_product},
@@ -36,6 +39,7 @@ static const struct cli_cmd commands[] = {
     {"stage", "lay out files under a root", cmd_stage},
     {"tuf-client", "TUF repositories", cmd_tuf_client},
     {"update", "TUF update repository", cmd_update},
+    {"verify", "check a .bin or bootstrap", cmd_verify},
 };
 
 static void

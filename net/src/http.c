@@ -60,7 +60,8 @@ struct xfer {
     unsigned long long got;    /* body bytes this attempt */
     long status;
     int status_seen, bad_status, too_big, write_errno, restarted, bad_range;
-    long long range_start, range_total; /* Content-Range of the last response, -1: none */
+    long long range_start, range_total;    /* Content-Range of the last response, -1: none */
+    const struct consign_net_request *req; /* its progress callback */
 };
 
 void
@@ -307,6 +308,9 @@ on_write(char *p, size_t size, size_t nmemb, void *user)
         }
     }
     x->got += len;
+    if (x->req && x->req->progress)
+        x->req->progress(x->req->progress_user, x->offset + x->got,
+                         x->req->expect_len >= 0 ? (unsigned long long)x->req->expect_len : 0);
     return len;
 }
 
@@ -608,6 +612,7 @@ one_mirror(struct consign_ctx *ctx, struct consign_net *n, const struct consign_
     for (try = 0; try <= n->retries; try++) {
         memset(&x, 0, sizeof(x));
         x.curl = n->curl;
+        x.req = r;
         x.cap = r->max_len;
         x.fd = -1;
         if (j->kind == TO_BUF) {

@@ -104,6 +104,8 @@ consign__sfx_info_parse(struct consign_ctx *ctx, char *buf, size_t len,
             out->homepage = eq;
         else if (strcmp(p, "arch") == 0)
             out->arch = eq;
+        else if (strcmp(p, "kind") == 0)
+            out->kind = eq;
         else if (strcmp(p, "built") == 0) {
             if (consign_parse_u64(eq, (1ULL << 62), &built))
                 return consign_fail(ctx, CONSIGN_E_SYNTAX, "line %d: built", lineno);
@@ -124,6 +126,11 @@ consign__sfx_info_parse(struct consign_ctx *ctx, char *buf, size_t len,
     }
     if (!fmt || !out->name || !out->version)
         return consign_fail(ctx, CONSIGN_E_SYNTAX, "format, name or version missing");
+    if (!out->kind)
+        out->kind = CONSIGN_SFX_KIND_INSTALLER;
+    else if (strcmp(out->kind, CONSIGN_SFX_KIND_INSTALLER) != 0 &&
+             strcmp(out->kind, CONSIGN_SFX_KIND_BOOTSTRAP) != 0)
+        return consign_fail(ctx, CONSIGN_E_SYNTAX, "unknown kind '%.32s'", out->kind);
     if (eula != (unsigned long long)(end - p))
         return consign_fail(ctx, CONSIGN_E_SYNTAX, "EULA size does not match");
     if (eula) {
@@ -155,6 +162,8 @@ consign__sfx_info_format(struct consign_ctx *ctx, const struct consign_sfx_info 
         (rc = put(ctx, out, "summary", in->summary)) ||
         (rc = put(ctx, out, "vendor", in->vendor)) ||
         (rc = put(ctx, out, "homepage", in->homepage)) || (rc = put(ctx, out, "arch", in->arch)) ||
+        (in->kind && strcmp(in->kind, CONSIGN_SFX_KIND_INSTALLER) != 0 &&
+         (rc = put(ctx, out, "kind", in->kind))) ||
         (rc = consign_buf_printf(ctx, out,
                                  "built=%lld\ntoken=%s\nproxy=%s\nauto_update=%s\n"
                                  "eula_size=%zu\n\n",

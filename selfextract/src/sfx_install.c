@@ -107,6 +107,11 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     int rc, upgrade;
 
     consign_fpr_group(signer, g);
+    if (strcmp(info->kind, CONSIGN_SFX_KIND_INSTALLER) != 0) {
+        rc =
+            consign_fail(ctx, CONSIGN_E_INVALID, "this file is a %s, not an installer", info->kind);
+        goto out;
+    }
     if ((rc = consign_install_query(ctx, o->root, info->name, &cur)))
         goto out;
     upgrade = cur.present;

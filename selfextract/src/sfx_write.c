@@ -187,8 +187,11 @@ add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_t
 struct job {
     const struct consign_product *product;
     const struct consign_sfx_build_opts *o;
-    const char *tar_path; /* build_raw */
-    long long epoch;      /* < 0: now */
+    const char *tar_path;                 /* build_raw */
+    long long epoch;                      /* < 0: now */
+    const char *kind;                     /* NULL: an installer */
+    const struct consign_sfx_file *files; /* build_files */
+    size_t n_files;
 };
 
 static int
@@ -243,6 +246,32 @@ payload_from_tar(struct consign_ctx *ctx, struct job *j, struct out *o, struct s
     close(fd);
     st->files = o->raw;
     st->entries = o->raw / 512;
+    return rc;
+}
+
+/* A payload of files held in memory (a bootstrap's configuration). */
+static int
+payload_from_files(struct consign_ctx *ctx, struct job *j, struct out *o, struct stats *st)
+{
+    struct consign_tar_writer *w = NULL;
+    long long mtime = j->epoch >= 0 ? j->epoch : (long long)time(NULL);
+    size_t i;
+    int rc;
+
+    if ((rc = consign_tar_writer_new(ctx, tar_sink, o, &w)))
+        return rc;
+    for (i = 0; i < j->n_files; i++) {
+        const struct consign_sfx_file *f = &j->files[i];
+        if ((rc = consign_tar_write_file_begin(ctx, w, f->path, f->mode, f->len, mtime)) ||
+            (rc = consign_tar_write_data(ctx, w, f->data, f->len)) ||
+            (rc = consign_tar_write_file_end(ctx, w)))
+            goto out;
+        st->files += f->len;
+        st->entries++;
+    }
+    rc = consign_tar_writer_finish(ctx, w);
+out:
+    consign_tar_writer_free(w);
     return rc;
 }
 
@@ -339,7 +368,9 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
         rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "zstd: cannot set parameters");
         goto out;
     }
-    rc = j->tar_path ? payload_from_tar(ctx, j, &o, &st) : payload_from_product(ctx, j, &o, &st);
+    rc = j->files      ? payload_from_files(ctx, j, &o, &st)
+         : j->tar_path ? payload_from_tar(ctx, j, &o, &st)
+                       : payload_from_product(ctx, j, &o, &st);
     if (rc || (rc = z_push(ctx, &o, NULL, 0, ZSTD_e_end)))
         goto out;
     h.payload_size = o.off - h.payload_off;
@@ -364,6 +395,7 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
     info.proxy = j->product->settings.proxy;
     info.auto_update = j->product->settings.auto_update;
     info.built = j->epoch >= 0 ? j->epoch : (long long)time(NULL);
+    info.kind = j->kind;
     if (j->product->eula) {
         if ((rc = consign_file_read(ctx, j->product->eula, CONSIGN_SFX_INFO_MAX / 2, &eula,
                                     &eula_len)))
@@ -417,7 +449,7 @@ out:
 
 static int
 build(struct consign_ctx *ctx, const struct consign_product *product,
-      const struct consign_sfx_build_opts *o, const char *tar_path, const char *out)
+      const struct consign_sfx_build_opts *o, const char *tar_path, struct job *jf, const char *out)
 {
     const char *sde = getenv("SOURCE_DATE_EPOCH");
     unsigned long long epoch;
@@ -429,6 +461,11 @@ build(struct consign_ctx *ctx, const struct consign_product *product,
     j.o = o;
     j.tar_path = tar_path;
     j.epoch = -1;
+    if (jf) {
+        j.kind = jf->kind;
+        j.files = jf->files;
+        j.n_files = jf->n_files;
+    }
     if (sde && *sde) {
         if (consign_parse_u64(sde, (1ULL << 40), &epoch))
             return consign_fail(ctx, CONSIGN_E_INVALID,
@@ -450,12 +487,28 @@ consign_sfx_build(struct consign_ctx *ctx, const struct consign_product *product
 {
     if (!o->launcher_path)
         return consign_fail(ctx, CONSIGN_E_USAGE, "sfx: no launcher given");
-    return build(ctx, product, o, NULL, out);
+    return build(ctx, product, o, NULL, NULL, out);
+}
+
+int
+consign_sfx_build_files(struct consign_ctx *ctx, const struct consign_product *product,
+                        const struct consign_sfx_build_opts *o, const char *kind,
+                        const struct consign_sfx_file *files, size_t n_files, const char *out)
+{
+    struct job jf;
+
+    memset(&jf, 0, sizeof(jf));
+    jf.kind = kind;
+    jf.files = files;
+    jf.n_files = n_files;
+    if (!files || !n_files)
+        return consign_fail(ctx, CONSIGN_E_USAGE, "sfx: no files for the payload");
+    return build(ctx, product, o, NULL, &jf, out);
 }
 
 int
 consign_sfx_build_raw(struct consign_ctx *ctx, const struct consign_product *product,
                       const struct consign_sfx_build_opts *o, const char *tar_path, const char *out)
 {
-    return build(ctx, product, o, tar_path, out);
+    return build(ctx, product, o, tar_path, NULL, out);
 }

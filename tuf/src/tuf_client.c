@@ -818,18 +818,16 @@ out:
 /* ---- target files (5.7) ---- */
 
 int
-consign_tuf_client_download_target(struct consign_ctx *ctx, struct consign_tuf_client *c,
-                                   const struct consign_tuf_target *t, struct consign_buf *out)
+consign_tuf_client_target_name(struct consign_ctx *ctx, const struct consign_tuf_client *c,
+                               const struct consign_tuf_target *t, char **out)
 {
     const struct consign_tuf_metadata *root = c->trusted[CONSIGN_TUF_ROOT];
-    char *name = NULL, hex[2 * CONSIGN_HASH_MAX + 1];
-    int rc = 0;
+    char hex[2 * CONSIGN_HASH_MAX + 1];
 
-    if ((unsigned long long)t->length > c->lim.target_file_max) {
-        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "%.200s: listed as %lld bytes, the limit is %zu",
-                          t->path, t->length, c->lim.target_file_max);
-        goto out;
-    }
+    *out = NULL;
+    if (t->length < 0 || (unsigned long long)t->length > c->lim.target_file_max)
+        return consign_fail(ctx, CONSIGN_E_TOOBIG, "%.200s: listed as %lld bytes, the limit is %zu",
+                            t->path, t->length, c->lim.target_file_max);
     if (root->consistent_snapshot) {
         /* HASH.FILENAME in the target's directory. */
         const char *slash = strrchr(t->path, '/');
@@ -838,19 +836,30 @@ consign_tuf_client_download_target(struct consign_ctx *ctx, struct consign_tuf_c
             consign_hex(t->hashes.sha256, 32, hex);
         else if (t->hashes.has_sha512)
             consign_hex(t->hashes.sha512, 64, hex);
-        else {
-            rc = consign_fail(ctx, CONSIGN_E_INVALID, "%.200s: no sha256 or sha512 hash listed",
-                              t->path);
-            goto out;
-        }
-        name = consign_asprintf(ctx, "%.*s%s.%s", dirlen, t->path, hex, t->path + dirlen);
+        else
+            return consign_fail(ctx, CONSIGN_E_INVALID, "%.200s: no sha256 or sha512 hash listed",
+                                t->path);
+        *out = consign_asprintf(ctx, "%.*s%s.%s", dirlen, t->path, hex, t->path + dirlen);
     } else
-        name = consign_strdup(ctx, t->path);
-    if (!name) {
-        rc = CONSIGN_E_NOMEM;
-        goto out;
-    }
-    if ((rc = fetch(ctx, c, c->targets_prefix, name, (size_t)t->length, out)) ||
+        *out = consign_strdup(ctx, t->path);
+    return *out ? 0 : CONSIGN_E_NOMEM;
+}
+
+const char *
+consign_tuf_client_targets_prefix(const struct consign_tuf_client *c)
+{
+    return c->targets_prefix;
+}
+
+int
+consign_tuf_client_download_target(struct consign_ctx *ctx, struct consign_tuf_client *c,
+                                   const struct consign_tuf_target *t, struct consign_buf *out)
+{
+    char *name = NULL;
+    int rc = 0;
+
+    if ((rc = consign_tuf_client_target_name(ctx, c, t, &name)) ||
+        (rc = fetch(ctx, c, c->targets_prefix, name, (size_t)t->length, out)) ||
         (rc = consign_tuf_check_file(ctx, out->data, out->len, t->length, &t->hashes, t->path)))
         goto out;
 out:

@@ -874,6 +874,40 @@ consign_tuf_check_file(struct consign_ctx *ctx, const void *data, size_t len, lo
     return 0;
 }
 
+int
+consign_tuf_check_path(struct consign_ctx *ctx, const char *path, long long length,
+                       const struct consign_tuf_hashes *hashes, const char *what)
+{
+    unsigned char md[CONSIGN_HASH_MAX];
+    unsigned long long size = 0;
+    int rc;
+
+    if (!hashes->has_sha256 && !hashes->has_sha512)
+        return consign_fail(ctx, CONSIGN_E_INVALID,
+                            "%s: no hash algorithm consign knows is listed (sha256, sha512)", what);
+    if (hashes->has_sha256) {
+        if ((rc = consign_hash_file(ctx, CONSIGN_HASH_SHA256, path, md, &size)))
+            return rc;
+        if (length >= 0 && (unsigned long long)length != size)
+            return consign_fail(ctx, CONSIGN_E_MISMATCH,
+                                "%s: %llu bytes, the trusted length is %lld", what, size, length);
+        if (memcmp(md, hashes->sha256, 32) != 0)
+            return consign_fail(ctx, CONSIGN_E_MISMATCH, "%s: sha256 differs from the trusted hash",
+                                what);
+    }
+    if (hashes->has_sha512) {
+        if ((rc = consign_hash_file(ctx, CONSIGN_HASH_SHA512, path, md, &size)))
+            return rc;
+        if (length >= 0 && (unsigned long long)length != size)
+            return consign_fail(ctx, CONSIGN_E_MISMATCH,
+                                "%s: %llu bytes, the trusted length is %lld", what, size, length);
+        if (memcmp(md, hashes->sha512, 64) != 0)
+            return consign_fail(ctx, CONSIGN_E_MISMATCH, "%s: sha512 differs from the trusted hash",
+                                what);
+    }
+    return 0;
+}
+
 /* ---- delegation paths ---- */
 
 /* Match one path component against a pattern component: '*' any run of

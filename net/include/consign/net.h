@@ -93,6 +93,10 @@ struct consign_net_request {
     long long expect_len;       /* -1: unknown; else the exact length required */
     consign_net_check_fn check; /* or NULL */
     void *check_user;
+    /* Called as bytes arrive (done counts a resumed part; total is
+     * expect_len, 0 when unknown), or NULL. */
+    void (*progress)(void *user, unsigned long long done, unsigned long long total);
+    void *progress_user;
 };
 
 /* GET into out (initialised by the caller with consign_buf_init; its own

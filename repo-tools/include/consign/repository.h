@@ -15,10 +15,7 @@
 #include "consign/error.h"
 #include "consign/secret.h"
 
-/* Debian version order (deb-version(7)): <0, 0, >0. */
-int consign_deb_vercmp(const char *a, const char *b);
-/* Is v a well-formed Debian version ([epoch:]upstream[-revision])? */
-int consign_deb_version_ok(const char *v);
+#include "consign/version.h"
 
 /* One package as `list` shows it. */
 struct consign_repo_entry {

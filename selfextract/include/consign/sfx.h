@@ -51,7 +51,13 @@ struct consign_sfx_info {
     int proxy;          /* settings.proxy */
     int auto_update;    /* settings.auto_update: default of the question */
     long long built;    /* build time (SOURCE_DATE_EPOCH when set) */
+    /* What the file is: "installer" (a .bin: its payload installs the agent)
+     * or "bootstrap" (a downloader: its payload is its configuration). */
+    const char *kind;
 };
+
+#define CONSIGN_SFX_KIND_INSTALLER "installer"
+#define CONSIGN_SFX_KIND_BOOTSTRAP "bootstrap"
 
 struct consign_sfx;
 
@@ -98,6 +104,21 @@ struct consign_sfx_build_opts {
  * Written atomically to out. SOURCE_DATE_EPOCH makes it reproducible. */
 int consign_sfx_build(struct consign_ctx *ctx, const struct consign_product *product,
                       const struct consign_sfx_build_opts *o, const char *out);
+
+/* One file of a payload made from memory. */
+struct consign_sfx_file {
+    const char *path; /* relative, normal ("bootstrap/root.json") */
+    const void *data;
+    size_t len;
+    unsigned mode;
+};
+
+/* Build a file of another kind (CONSIGN_SFX_KIND_BOOTSTRAP): o->stub_path is
+ * its program, files its payload, the product's info block with kind=. The
+ * same format, signature and checks as a .bin. */
+int consign_sfx_build_files(struct consign_ctx *ctx, const struct consign_product *product,
+                            const struct consign_sfx_build_opts *o, const char *kind,
+                            const struct consign_sfx_file *files, size_t n_files, const char *out);
 
 /* Build from a ready tar file (tests: hostile payloads), with the product's
  * info block. */

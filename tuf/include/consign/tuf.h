@@ -172,6 +172,10 @@ int consign_tuf_role_matches(const struct consign_tuf_role *role, const char *ta
 int consign_tuf_check_file(struct consign_ctx *ctx, const void *data, size_t len, long long length,
                            const struct consign_tuf_hashes *hashes, const char *what);
 
+/* The same for a file, streamed (never read whole). */
+int consign_tuf_check_path(struct consign_ctx *ctx, const char *path, long long length,
+                           const struct consign_tuf_hashes *hashes, const char *what);
+
 /* "YYYY-MM-DDTHH:MM:SSZ" to seconds since the epoch. 0 on success. */
 int consign_tuf_parse_time(const char *s, long long *out);
 
@@ -245,6 +249,15 @@ int consign_tuf_client_find_target(struct consign_ctx *ctx, struct consign_tuf_c
  * verified bytes (freed again on failure). */
 int consign_tuf_client_download_target(struct consign_ctx *ctx, struct consign_tuf_client *c,
                                        const struct consign_tuf_target *t, struct consign_buf *out);
+/* The name t is fetched by after the targets prefix (HASH.FILE in its
+ * directory under consistent snapshots); refuses a target listed longer
+ * than the limit. For callers that download by themselves (to a file, with
+ * resume) and check with consign_tuf_check_path. Caller frees *out. */
+int consign_tuf_client_target_name(struct consign_ctx *ctx, const struct consign_tuf_client *c,
+                                   const struct consign_tuf_target *t, char **out);
+/* The targets prefix of the options ("targets/" by default). */
+const char *consign_tuf_client_targets_prefix(const struct consign_tuf_client *c);
+
 /* The same, then written atomically to dest with mode. */
 int consign_tuf_client_download_target_to(struct consign_ctx *ctx, struct consign_tuf_client *c,
                                           const struct consign_tuf_target *t, const char *dest,

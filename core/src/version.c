@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "consign/repository.h"
+#include "consign/version.h"
 
 static int
 order(int c)

@@ -1,0 +1,298 @@
+/* The newest release of a product from a TUF repository (consign/release.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "consign/buf.h"
+#include "consign/fileio.h"
+#include "consign/json.h"
+#include "consign/release.h"
+#include "consign/version.h"
+
+struct consign_release_client {
+    struct consign_release_opts o;
+    struct consign_net_tuf nt;
+    char *urls[2 * CONSIGN_NET_MAX_MIRRORS];
+    struct consign_tuf_client *tuf;
+};
+
+const char *
+consign_release_host_arch(void)
+{
+#if defined(__x86_64__)
+    return "amd64";
+#elif defined(__aarch64__)
+    return "arm64";
+#elif defined(__i386__)
+    return "i386";
+#else
+    return "unknown";
+#endif
+}
+
+void
+consign_release_client_free(struct consign_release_client *c)
+{
+    size_t i;
+
+    if (!c)
+        return;
+    consign_tuf_client_free(c->tuf);
+    for (i = 0; i < sizeof(c->urls) / sizeof(c->urls[0]); i++)
+        free(c->urls[i]);
+    free(c);
+}
+
+/* The trust anchor: the metadata directory's root.json, else the embedded
+ * one written there (the chain walk then brings it up to date). */
+static int
+seed_root(struct consign_ctx *ctx, const struct consign_release_opts *o)
+{
+    struct stat st;
+    char *path = NULL;
+    int rc = 0;
+
+    if ((rc = consign_mkdirs(ctx, o->metadata_dir, 0755)))
+        return rc;
+    if (!(path = consign_asprintf(ctx, "%s/root.json", o->metadata_dir)))
+        return CONSIGN_E_NOMEM;
+    if (lstat(path, &st) == 0)
+        goto out;
+    if (errno != ENOENT) {
+        rc = consign_fail_errno(ctx, errno, "%s", path);
+        goto out;
+    }
+    if (!o->root_json || !o->root_json_len) {
+        rc = consign_fail(ctx, CONSIGN_E_NOTFOUND, "%s: no trusted root", path);
+        goto out;
+    }
+    rc = consign_file_write_atomic(ctx, path, o->root_json, o->root_json_len, 0644);
+out:
+    free(path);
+    return rc;
+}
+
+int
+consign_release_client_new(struct consign_ctx *ctx, const struct consign_release_opts *o,
+                           struct consign_release_client **out)
+{
+    struct consign_release_client *c = NULL;
+    struct consign_tuf_options to;
+    size_t i;
+    int rc = 0;
+
+    *out = NULL;
+    if (!o->n_urls || o->n_urls > CONSIGN_NET_MAX_MIRRORS || !o->net || !o->name || !o->channel ||
+        !o->arch || !o->metadata_dir)
+        return consign_fail(ctx, CONSIGN_E_USAGE, "release: incomplete options");
+    if (!(c = consign_calloc(ctx, 1, sizeof(*c))))
+        return CONSIGN_E_NOMEM;
+    c->o = *o;
+    c->nt.net = o->net;
+    c->nt.log_ctx = ctx;
+    for (i = 0; i < o->n_urls; i++) {
+        if (!(c->urls[2 * i] = consign_asprintf(ctx, "%s/metadata", o->urls[i])) ||
+            !(c->urls[2 * i + 1] = consign_asprintf(ctx, "%s/targets", o->urls[i]))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        c->nt.metadata_urls[i] = c->urls[2 * i];
+        c->nt.targets_urls[i] = c->urls[2 * i + 1];
+    }
+    c->nt.n_metadata_urls = c->nt.n_targets_urls = o->n_urls;
+    if ((rc = seed_root(ctx, o)))
+        goto out;
+    consign_tuf_options_init(&to);
+    to.metadata_dir = o->metadata_dir;
+    to.fetch = consign_net_tuf_fetch;
+    to.fetch_user = &c->nt;
+    to.now = o->now;
+    if ((rc = consign_tuf_client_new(ctx, &to, &c->tuf)))
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    consign_release_client_free(c);
+    return rc;
+}
+
+void
+consign_release_clear(struct consign_release *r)
+{
+    if (!r)
+        return;
+    free(r->version);
+    free(r->min_version);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A network failure under the TUF workflow: say what the network said (a
+ * proxy refusing credentials, a certificate) rather than "download failed". */
+static int
+explain(struct consign_ctx *ctx, struct consign_release_client *c, int rc)
+{
+    if ((rc == CONSIGN_E_NETWORK || rc == CONSIGN_E_PERM || rc == CONSIGN_E_CRYPTO ||
+         rc == CONSIGN_E_NOTFOUND || rc == CONSIGN_E_USAGE) &&
+        c->nt.last_error[0])
+        return consign_fail(ctx, rc, "%s", c->nt.last_error);
+    return rc;
+}
+
+/* NAME/VERSION/linux-ARCH/FILE with our name, arch and a safe file name. */
+static int
+path_matches(const struct consign_release_opts *o, const char *path, const char *version)
+{
+    size_t n = strlen(o->name), v = strlen(version), a = strlen(o->arch), i;
+    const char *p = path, *file;
+
+    if (strncmp(p, o->name, n) != 0 || p[n] != '/')
+        return 0;
+    p += n + 1;
+    if (strncmp(p, version, v) != 0 || p[v] != '/')
+        return 0;
+    p += v + 1;
+    if (strncmp(p, "linux-", 6) != 0 || strncmp(p + 6, o->arch, a) != 0 || p[6 + a] != '/')
+        return 0;
+    file = p + 7 + a;
+    if (!file[0] || file[0] == '.')
+        return 0;
+    for (i = 0; file[i]; i++) {
+        char ch = file[i];
+        if (!(('a' <= ch && ch <= 'z') || ('A' <= ch && ch <= 'Z') || ('0' <= ch && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '+' || ch == '~' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static const char *
+jstr(const struct consign_json *obj, const char *key)
+{
+    const struct consign_json *v = consign_json_get(obj, key);
+
+    return v && v->type == CONSIGN_JSON_STRING && strlen(v->str) == v->len ? v->str : NULL;
+}
+
+int
+consign_release_latest(struct consign_ctx *ctx, struct consign_release_client *c,
+                       struct consign_release *out)
+{
+    const struct consign_tuf_metadata *targets;
+    const struct consign_tuf_target *best = NULL;
+    struct consign_json *custom = NULL, *best_custom = NULL;
+    const char *best_version = NULL;
+    size_t i;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = consign_tuf_client_refresh(ctx, c->tuf))) {
+        rc = consign_err_context(ctx, explain(ctx, c, rc), "update metadata");
+        goto out;
+    }
+    targets = consign_tuf_client_trusted(c->tuf, CONSIGN_TUF_TARGETS);
+    for (i = 0; targets && i < targets->n_targets; i++) {
+        const struct consign_tuf_target *t = &targets->targets[i];
+        const char *version, *channel;
+        if (!t->custom)
+            continue;
+        consign_json_free(custom);
+        custom = NULL;
+        if (consign_json_parse(ctx, t->custom, strlen(t->custom), NULL, &custom)) {
+            consign_err_clear(ctx);
+            continue;
+        }
+        version = jstr(custom, "version");
+        channel = jstr(custom, "channel");
+        if (!version || !channel || strcmp(channel, c->o.channel) != 0 ||
+            !consign_deb_version_ok(version) || !path_matches(&c->o, t->path, version))
+            continue;
+        if (!best || consign_deb_vercmp(version, best_version) > 0) {
+            consign_json_free(best_custom);
+            best_custom = custom;
+            custom = NULL;
+            best = t;
+            best_version = version;
+        }
+    }
+    if (!best) {
+        rc = consign_fail(ctx, CONSIGN_E_NOTFOUND,
+                          "the update repository lists no release of %s for linux-%s in channel "
+                          "%s",
+                          c->o.name, c->o.arch, c->o.channel);
+        goto out;
+    }
+    /* Look it up again the way the specification says (delegations). */
+    if ((rc = consign_tuf_client_find_target(ctx, c->tuf, best->path, &out->target)))
+        goto out;
+    if (!(out->version = consign_strdup(ctx, best_version))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    out->rollout = 100;
+    {
+        const struct consign_json *r = consign_json_get(best_custom, "rollout");
+        const char *mv = jstr(best_custom, "min_version");
+        if (r && r->type == CONSIGN_JSON_INT && r->integer >= 0 && r->integer <= 100)
+            out->rollout = (int)r->integer;
+        if (mv && !(out->min_version = consign_strdup(ctx, mv))) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+    }
+out:
+    consign_json_free(custom);
+    consign_json_free(best_custom);
+    if (rc)
+        consign_release_clear(out);
+    return rc;
+}
+
+struct check {
+    const struct consign_tuf_target *t;
+};
+
+static int
+check_download(struct consign_ctx *ctx, void *user, const char *data, size_t len, const char *path)
+{
+    struct check *k = user;
+
+    (void)data;
+    (void)len;
+    return consign_tuf_check_path(ctx, path, k->t->length, &k->t->hashes, k->t->path);
+}
+
+int
+consign_release_download(struct consign_ctx *ctx, struct consign_release_client *c,
+                         const struct consign_release *r, const char *dest,
+                         void (*progress)(void *user, unsigned long long done,
+                                          unsigned long long total),
+                         void *progress_user)
+{
+    struct consign_net_request req;
+    struct check k = {r->target};
+    char *name = NULL;
+    int rc;
+
+    if ((rc = consign_tuf_client_target_name(ctx, c->tuf, r->target, &name)))
+        goto out;
+    memset(&req, 0, sizeof(req));
+    req.mirrors = c->nt.targets_urls;
+    req.n_mirrors = c->nt.n_targets_urls;
+    req.name = name;
+    req.max_len = (size_t)r->target->length;
+    req.expect_len = r->target->length;
+    req.check = check_download;
+    req.check_user = &k;
+    req.progress = progress;
+    req.progress_user = progress_user;
+    if (!req.max_len) {
+        rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: listed with length 0", r->target->path);
+        goto out;
+    }
+    rc = consign_net_download(ctx, c->o.net, &req, dest);
+out:
+    free(name);
+    return rc ? consign_err_context(ctx, rc, "download") : 0;
+}
