@@ -7,6 +7,7 @@ Usage: consign [--verbose|--quiet] COMMAND [ARGS...]
 Build, sign and ship a long-running agent and its bundled runtime.
 
 Commands:
+  bootstrap build the signed bootstrap downloader
   keys      generate, export, list and use release signing keys
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
@@ -15,6 +16,7 @@ Commands:
   stage     lay out a product's files under a sandbox root
   tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)
   update    maintain the TUF repository agents update from
+  verify    check the signature of a .bin or a bootstrap
 
 Options:
   -v, --verbose   more messages on stderr
@@ -29,6 +31,7 @@ Usage: consign [--verbose|--quiet] COMMAND [ARGS...]
 Build, sign and ship a long-running agent and its bundled runtime.
 
 Commands:
+  bootstrap build the signed bootstrap downloader
   keys      generate, export, list and use release signing keys
   pkg       build the agent's and the runtime's .deb and .rpm packages
   product   check and show a product file
@@ -37,6 +40,7 @@ Commands:
   stage     lay out a product's files under a sandbox root
   tuf-client  fetch and verify files from a TUF repository (HTTP/HTTPS)
   update    maintain the TUF repository agents update from
+  verify    check the signature of a .bin or a bootstrap
 
 Options:
   -v, --verbose   more messages on stderr
