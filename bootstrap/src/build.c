@@ -93,17 +93,17 @@ consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *p
     memset(&conf, 0, sizeof(conf));
     consign_buf_init(&text, CONSIGN_BOOTCONF_MAX);
     if (!o->program_path || !o->keydir) {
-        rc = consign_fail(ctx, CONSIGN_E_USAGE, "bootstrap: no program or key directory");
+        rc = consign_fail(ctx, CONSIGN_E_USAGE, "no program or key directory");
         goto out;
     }
     if (!o->n_urls && !product->dist.nurls) {
         rc = consign_fail(ctx, CONSIGN_E_USAGE,
-                          "bootstrap: no repository URL (--url, or distribution.url in the "
+                          "no repository URL (--url, or distribution.url in the "
                           "product file)");
         goto out;
     }
     if (o->n_urls + o->n_extra_signers > 2 * CONSIGN_BOOTCONF_URLS) {
-        rc = consign_fail(ctx, CONSIGN_E_INVALID, "bootstrap: too many URLs or signers");
+        rc = consign_fail(ctx, CONSIGN_E_INVALID, "too many URLs or signers");
         goto out;
     }
     if (!(root_path = o->tuf_root ? consign_strdup(ctx, o->tuf_root)

@@ -842,6 +842,50 @@ test_wrong_length(void **state)
     repo_free(&r);
 }
 
+/* The pieces a caller that downloads by itself uses: the name to fetch and
+ * the streamed check of the file it wrote. */
+static void
+test_target_name_and_path(void **state)
+{
+    struct consign_tuf_client *c = NULL;
+    const struct consign_tuf_target *t = NULL;
+    struct consign_ctx ctx;
+    struct repo r;
+    char path[256], *name = NULL;
+    int consistent;
+
+    (void)state;
+    for (consistent = 0; consistent < 2; consistent++) {
+        repo_basic(&r, consistent);
+        consign_ctx_init(&ctx, NULL, NULL);
+        if (client_open(&ctx, &r, NULL, &c) ||
+            consign_tuf_client_find_target(&ctx, c, "dir/sub/tool", &t))
+            fail_msg("%s", consign_err_msg(&ctx));
+        assert_int_equal(consign_tuf_client_target_name(&ctx, c, t, &name), 0);
+        if (consistent) /* dir/sub/SHA256(tool).tool */
+            assert_string_equal(name, "dir/sub/"
+                                      "7c9bbe5ec9b3fb774e8fa0f54247e93c34ddf8e5d16fe3073420de0a"
+                                      "e81a262d.tool");
+        else
+            assert_string_equal(name, "dir/sub/tool");
+        free(name);
+        name = NULL;
+        assert_string_equal(consign_tuf_client_targets_prefix(c), "targets/");
+        snprintf(path, sizeof(path), "%s/check", r.base);
+        put_file(path, "tool", 4);
+        assert_int_equal(consign_tuf_check_path(&ctx, path, t->length, &t->hashes, "tool"), 0);
+        put_file(path, "tooL", 4);
+        expect(&ctx, consign_tuf_check_path(&ctx, path, t->length, &t->hashes, "tool"),
+               CONSIGN_E_MISMATCH, "tool: sha256 differs from the trusted hash");
+        put_file(path, "tool!", 5);
+        expect(&ctx, consign_tuf_check_path(&ctx, path, t->length, &t->hashes, "tool"),
+               CONSIGN_E_MISMATCH, "tool: 5 bytes, the trusted length is 4");
+        consign_tuf_client_free(c);
+        c = NULL;
+        repo_free(&r);
+    }
+}
+
 static void
 test_oversized_metadata(void **state)
 {
@@ -1974,16 +2018,27 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_happy_consistent), cmocka_unit_test(test_happy_plain),
-        cmocka_unit_test(test_schemes),          cmocka_unit_test(test_arbitrary_target),
-        cmocka_unit_test(test_wrong_length),     cmocka_unit_test(test_oversized_metadata),
-        cmocka_unit_test(test_expired),          cmocka_unit_test(test_rollback),
-        cmocka_unit_test(test_mix_and_match),    cmocka_unit_test(test_signatures),
-        cmocka_unit_test(test_root_chain),       cmocka_unit_test(test_root_refused),
-        cmocka_unit_test(test_root_cap),         cmocka_unit_test(test_key_rotation),
-        cmocka_unit_test(test_delegations),      cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_time_and_paths),   cmocka_unit_test(test_odd_names),
-        cmocka_unit_test(test_fetch_dir),        cmocka_unit_test(test_sigstore),
+        cmocka_unit_test(test_happy_consistent),
+        cmocka_unit_test(test_happy_plain),
+        cmocka_unit_test(test_schemes),
+        cmocka_unit_test(test_arbitrary_target),
+        cmocka_unit_test(test_wrong_length),
+        cmocka_unit_test(test_oversized_metadata),
+        cmocka_unit_test(test_target_name_and_path),
+        cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_rollback),
+        cmocka_unit_test(test_mix_and_match),
+        cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_root_chain),
+        cmocka_unit_test(test_root_refused),
+        cmocka_unit_test(test_root_cap),
+        cmocka_unit_test(test_key_rotation),
+        cmocka_unit_test(test_delegations),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_time_and_paths),
+        cmocka_unit_test(test_odd_names),
+        cmocka_unit_test(test_fetch_dir),
+        cmocka_unit_test(test_sigstore),
         cmocka_unit_test(test_sigstore_verify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
