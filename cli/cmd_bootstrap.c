@@ -54,6 +54,16 @@ static const char bootstrap_help[] =
 
 #define MAX_LIST 16
 
+/* A bootstrap carries no files of the product: a source path variable that
+ * nothing defines may stay unresolved. */
+static const char *
+lookup_or_placeholder(void *user, const char *name)
+{
+    const char *v = cli_define_lookup(user, name);
+
+    return v ? v : "/nonexistent";
+}
+
 static int
 bootstrap_build(struct cli *cli, int argc, char **argv)
 {
@@ -144,7 +154,7 @@ bootstrap_build(struct cli *cli, int argc, char **argv)
         return cli_usage(cli, "give --passphrase-file or --passphrase-env, not both");
     if ((pass_file && (rc = consign_secret_from_file(&cli->ctx, pass_file, &pass))) ||
         (pass_env && (rc = consign_secret_from_env(&cli->ctx, pass_env, &pass))) ||
-        (rc = consign_product_load(&cli->ctx, product, cli_define_lookup, &defs, &p)))
+        (rc = consign_product_load(&cli->ctx, product, lookup_or_placeholder, &defs, &p)))
         goto out;
     o.passphrase = pass;
     rc = consign_bootstrap_build(&cli->ctx, p, &o, out);

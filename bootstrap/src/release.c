@@ -18,6 +18,34 @@ struct consign_release_client {
     struct consign_tuf_client *tuf;
 };
 
+/* Metadata and targets from the mirrors in order, starting at first. */
+static void
+order_mirrors(struct consign_release_client *c, size_t first)
+{
+    size_t i, n = c->o.n_urls;
+
+    for (i = 0; i < n; i++) {
+        c->nt.metadata_urls[i] = c->urls[2 * ((first + i) % n)];
+        c->nt.targets_urls[i] = c->urls[2 * ((first + i) % n) + 1];
+    }
+    c->nt.last_error[0] = '\0';
+}
+
+static int
+open_tuf(struct consign_ctx *ctx, struct consign_release_client *c)
+{
+    struct consign_tuf_options to;
+
+    consign_tuf_client_free(c->tuf);
+    c->tuf = NULL;
+    consign_tuf_options_init(&to);
+    to.metadata_dir = c->o.metadata_dir;
+    to.fetch = consign_net_tuf_fetch;
+    to.fetch_user = &c->nt;
+    to.now = c->o.now;
+    return consign_tuf_client_new(ctx, &to, &c->tuf);
+}
+
 const char *
 consign_release_host_arch(void)
 {
@@ -79,7 +107,6 @@ consign_release_client_new(struct consign_ctx *ctx, const struct consign_release
                            struct consign_release_client **out)
 {
     struct consign_release_client *c = NULL;
-    struct consign_tuf_options to;
     size_t i;
     int rc = 0;
 
@@ -98,18 +125,10 @@ consign_release_client_new(struct consign_ctx *ctx, const struct consign_release
             rc = CONSIGN_E_NOMEM;
             goto out;
         }
-        c->nt.metadata_urls[i] = c->urls[2 * i];
-        c->nt.targets_urls[i] = c->urls[2 * i + 1];
     }
     c->nt.n_metadata_urls = c->nt.n_targets_urls = o->n_urls;
-    if ((rc = seed_root(ctx, o)))
-        goto out;
-    consign_tuf_options_init(&to);
-    to.metadata_dir = o->metadata_dir;
-    to.fetch = consign_net_tuf_fetch;
-    to.fetch_user = &c->nt;
-    to.now = o->now;
-    if ((rc = consign_tuf_client_new(ctx, &to, &c->tuf)))
+    order_mirrors(c, 0);
+    if ((rc = seed_root(ctx, o)) || (rc = open_tuf(ctx, c)))
         goto out;
     *out = c;
     c = NULL;
@@ -187,9 +206,23 @@ consign_release_latest(struct consign_ctx *ctx, struct consign_release_client *c
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = consign_tuf_client_refresh(ctx, c->tuf))) {
+    /* A mirror that serves metadata the client refuses (or none) is passed
+     * over: the whole workflow again from the next one, with a fresh client
+     * over what the refused attempt left trusted (a refused file changes
+     * nothing). */
+    for (i = 0; i < c->o.n_urls; i++) {
+        if (i) {
+            order_mirrors(c, i);
+            if ((rc = open_tuf(ctx, c)))
+                goto out;
+        }
+        if (!(rc = consign_tuf_client_refresh(ctx, c->tuf)))
+            break;
         rc = consign_err_context(ctx, explain(ctx, c, rc), "update metadata");
-        goto out;
+        if (rc == CONSIGN_E_NOMEM || rc == CONSIGN_E_IO || i + 1 == c->o.n_urls)
+            goto out;
+        consign_log(ctx, CONSIGN_LOG_WARN, "%s; trying the next mirror", consign_err_msg(ctx));
+        consign_err_clear(ctx);
     }
     targets = consign_tuf_client_trusted(c->tuf, CONSIGN_TUF_TARGETS);
     for (i = 0; targets && i < targets->n_targets; i++) {

@@ -723,8 +723,10 @@ run(struct consign_ctx *ctx, struct consign_net *n, const struct consign_net_req
             goto out;
         if (rc == CONSIGN_E_NOMEM || rc == CONSIGN_E_IO)
             goto out; /* local trouble: another mirror will not help */
+        /* A missing file is often expected (the end of a TUF root chain). */
         if (i + 1 < r->n_mirrors)
-            consign_log(ctx, CONSIGN_LOG_WARN, "%s; trying the next mirror", consign_err_msg(ctx));
+            consign_log(ctx, rc == CONSIGN_E_NOTFOUND ? CONSIGN_LOG_INFO : CONSIGN_LOG_WARN,
+                        "%s; trying the next mirror", consign_err_msg(ctx));
     }
 out:
     free(url);
