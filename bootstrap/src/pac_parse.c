@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "consign/bytes.h"
 #include "consign/pac.h"
 
 /* Longest piece of outside text quoted in an error message. */
@@ -19,12 +20,6 @@ static int
 is_digit(int c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int
-is_hex(int c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 static int
@@ -211,7 +206,8 @@ consign_pac_parse_url(struct consign_ctx *ctx, const char *url, struct consign_p
         if (!url_char(c))
             return consign_fail(ctx, CONSIGN_E_INVALID,
                                 "URL: byte %zu is not allowed in a URL (0x%02x)", i + 1, c);
-        if (c == '%' && (i + 2 >= len || !is_hex(url[i + 1]) || !is_hex(url[i + 2])))
+        if (c == '%' && (i + 2 >= len || consign_hexval((unsigned char)url[i + 1]) < 0 ||
+                         consign_hexval((unsigned char)url[i + 2]) < 0))
             return consign_fail(ctx, CONSIGN_E_INVALID, "URL: bad %%-escape at byte %zu", i + 1);
     }
     /* scheme "://" */

@@ -26,6 +26,7 @@
 #include <gpgme.h>
 
 #include "consign/buf.h"
+#include "consign/bytes.h"
 #include "consign/fileio.h"
 #include "consign/hash.h"
 #include "consign/keys.h"
@@ -414,12 +415,6 @@ gpg_new(struct consign_ctx *ctx, const struct keyhome *h, struct pass_state *ps,
 }
 
 static int
-is_hex(int c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-static int
 to_upper_hex(int c)
 {
     return c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c;
@@ -437,7 +432,7 @@ fpr_normalize(struct consign_ctx *ctx, const char *in, char out[CONSIGN_FPR_LEN 
     for (; *p; p++) {
         if (*p == ' ')
             continue;
-        if (!is_hex((unsigned char)*p) || n == CONSIGN_FPR_LEN)
+        if (consign_hexval((unsigned char)*p) < 0 || n == CONSIGN_FPR_LEN)
             return consign_fail(ctx, CONSIGN_E_INVALID,
                                 "'%s' is not a fingerprint (40 hexadecimal digits)", in);
         out[n++] = (char)to_upper_hex((unsigned char)*p);
@@ -517,7 +512,7 @@ consign_keys_fpr_group(const char *fpr, char out[CONSIGN_FPR_GROUPED_LEN + 1])
     for (; fpr && *fpr; fpr++) {
         if (*fpr == ' ')
             continue;
-        if (!is_hex((unsigned char)*fpr) || n == CONSIGN_FPR_LEN) {
+        if (consign_hexval((unsigned char)*fpr) < 0 || n == CONSIGN_FPR_LEN) {
             out[0] = '\0';
             return;
         }
@@ -883,12 +878,6 @@ struct signer {
     long long expires; /* 0: never */
 };
 
-static int
-hex_value(int c)
-{
-    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
 /* The signing key like gpg chooses it: the newest usable signing subkey, or
  * the primary key (consign's own keys have no subkeys). RSA and Ed25519 only:
  * their signatures are deterministic, so a fixed time gives fixed bytes. */
@@ -920,10 +909,11 @@ pick_signer(struct consign_ctx *ctx, gpgme_key_t key, const char *fpr, struct si
         return consign_fail(ctx, CONSIGN_E_CRYPTO,
                             "GnuPG listed the key %s without fingerprint or keygrip", fpr);
     for (i = 0; i < KEYGRIP_LEN; i++)
-        if (!is_hex((unsigned char)best->keygrip[i]))
+        if (consign_hexval((unsigned char)best->keygrip[i]) < 0)
             return consign_fail(ctx, CONSIGN_E_CRYPTO, "GnuPG listed a malformed keygrip");
     for (i = 0; i < CONSIGN__PGP_FPR_LEN; i++)
-        out->fpr[i] = (unsigned char)(hex_value(norm[2 * i]) << 4 | hex_value(norm[2 * i + 1]));
+        out->fpr[i] =
+            (unsigned char)(consign_hexval(norm[2 * i]) << 4 | consign_hexval(norm[2 * i + 1]));
     memcpy(out->grip, best->keygrip, KEYGRIP_LEN + 1);
     out->created = best->timestamp;
     out->expires = best->expires > 0 ? best->expires : 0;
@@ -1072,10 +1062,10 @@ agent_keep_data(struct consign_ctx *ctx, struct agent *a, const char *p, size_t 
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && is_hex((unsigned char)p[i + 1]) &&
-            is_hex((unsigned char)p[i + 2])) {
-            out[k++] = (char)(hex_value((unsigned char)p[i + 1]) << 4 |
-                              hex_value((unsigned char)p[i + 2]));
+        if (p[i] == '%' && i + 2 < n && 0 <= consign_hexval((unsigned char)p[i + 1]) &&
+            0 <= consign_hexval((unsigned char)p[i + 2])) {
+            out[k++] = (char)(consign_hexval((unsigned char)p[i + 1]) << 4 |
+                              consign_hexval((unsigned char)p[i + 2]));
             i += 2;
         } else {
             out[k++] = p[i];
@@ -1424,14 +1414,14 @@ signer_cache_load(struct consign_ctx *ctx, const struct keyhome *h, const char *
         cache_num(cache_value(text, "key-expires"), &c->key_expires))
         goto out;
     for (size_t i = 0; i < KEYGRIP_LEN; i++)
-        if (!is_hex((unsigned char)c->sg.grip[i]))
+        if (consign_hexval((unsigned char)c->sg.grip[i]) < 0)
             goto out;
     for (size_t i = 0; i < 2 * CONSIGN__PGP_FPR_LEN; i++)
-        if (!is_hex((unsigned char)hexfpr[i]))
+        if (consign_hexval((unsigned char)hexfpr[i]) < 0)
             goto out;
     for (size_t i = 0; i < CONSIGN__PGP_FPR_LEN; i++)
         c->sg.fpr[i] =
-            (unsigned char)(hex_value(hexfpr[2 * i]) << 4 | hex_value(hexfpr[2 * i + 1]));
+            (unsigned char)(consign_hexval(hexfpr[2 * i]) << 4 | consign_hexval(hexfpr[2 * i + 1]));
     c->sg.pk_algo = (int)algo;
     hit = 1;
 out:

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "consign/bytes.h"
 #include "tuf_internal.h"
 
 enum scheme {
@@ -27,34 +28,6 @@ struct consign_tuf_pkey {
 };
 
 #define RSA_MIN_BITS 2048
-
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int
-consign__tuf_unhex(const char *hex, size_t hexlen, unsigned char *out, size_t n)
-{
-    size_t i;
-
-    if (hexlen != 2 * n)
-        return -1;
-    for (i = 0; i < n; i++) {
-        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
 
 /* A public key never has a pass phrase: refuse to prompt for one. */
 static int
@@ -111,7 +84,7 @@ consign__tuf_pkey_load(struct consign_ctx *ctx, const char *keytype, const char 
     }
     if (strcmp(scheme, "ed25519") == 0 && strcmp(keytype, "ed25519") == 0) {
         k->scheme = SCHEME_ED25519;
-        if (consign__tuf_unhex(public_value, strlen(public_value), raw, sizeof(raw))) {
+        if (consign_unhex(public_value, strlen(public_value), raw, sizeof(raw))) {
             rc = key_fail(ctx, "ed25519 public key is not 64 hex digits");
             goto out;
         }

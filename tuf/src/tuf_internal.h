@@ -26,7 +26,4 @@ int consign__tuf_pkey_verify(struct consign_ctx *ctx, const struct consign_tuf_p
                              const unsigned char *data, size_t len, const unsigned char *sig,
                              size_t sig_len);
 
-/* Decode exactly 2*n hex digits (either case) into out. 0 on success. */
-int consign__tuf_unhex(const char *hex, size_t hexlen, unsigned char *out, size_t n);
-
 #endif

@@ -8,6 +8,7 @@
 #include "consign/hash.h"
 #include "consign/json.h"
 #include "consign/tuf.h"
+#include "consign/bytes.h"
 #include "tuf_internal.h"
 
 #define WHERE_MAX 160
@@ -328,12 +329,12 @@ parse_hashes(struct consign_ctx *ctx, const struct consign_json *obj, const char
         if (!hex)
             return consign_fail(ctx, CONSIGN_E_INVALID, "%s.hashes: values must be strings", where);
         if (strcmp(m->key, "sha256") == 0 && key_is_plain(m)) {
-            if (consign__tuf_unhex(hex, strlen(hex), h->sha256, sizeof(h->sha256)))
+            if (consign_unhex(hex, strlen(hex), h->sha256, sizeof(h->sha256)))
                 return consign_fail(ctx, CONSIGN_E_INVALID, "%s.hashes.sha256: not 64 hex digits",
                                     where);
             h->has_sha256 = 1;
         } else if (strcmp(m->key, "sha512") == 0 && key_is_plain(m)) {
-            if (consign__tuf_unhex(hex, strlen(hex), h->sha512, sizeof(h->sha512)))
+            if (consign_unhex(hex, strlen(hex), h->sha512, sizeof(h->sha512)))
                 return consign_fail(ctx, CONSIGN_E_INVALID, "%s.hashes.sha512: not 128 hex digits",
                                     where);
             h->has_sha512 = 1;
@@ -475,7 +476,7 @@ parse_signatures(struct consign_ctx *ctx, const struct consign_json *arr,
         if (hexlen && hexlen % 2 == 0) {
             if (!(s->sig = malloc(hexlen / 2)))
                 return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
-            if (consign__tuf_unhex(sig->str, hexlen, s->sig, hexlen / 2) == 0)
+            if (consign_unhex(sig->str, hexlen, s->sig, hexlen / 2) == 0)
                 s->sig_len = hexlen / 2;
             else {
                 free(s->sig);
