@@ -369,14 +369,23 @@ out:
     return rc ? consign_err_context(ctx, rc, "proxy auto-configuration") : 0;
 }
 
+/* A setting's value; NULL when absent or to be removed (""). */
+static const char *
+conf_value(const struct consign_conf *c, const char *key)
+{
+    const char *v = consign_conf_get(c, key);
+
+    return v && v[0] ? v : NULL;
+}
+
 static int
 make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
          const struct consign_bootconf *conf, const struct consign_conf *answers,
          struct consign_net **out)
 {
     struct consign_net_options no;
-    const char *pac = consign_conf_get(answers, "proxy_pac_url");
-    const char *host = consign_conf_get(answers, "proxy_host");
+    const char *pac = conf_value(answers, "proxy_pac_url");
+    const char *host = conf_value(answers, "proxy_host");
     char *proxy = NULL;
     size_t i;
     int rc = 0;
@@ -394,15 +403,15 @@ make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
             goto out;
         no.no_env_proxy = 1;
     } else if (host) {
-        const char *port = consign_conf_get(answers, "proxy_port");
+        const char *port = conf_value(answers, "proxy_port");
         int v6 = strchr(host, ':') != NULL;
         if (!(proxy = consign_asprintf(ctx, "http://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
                                        port ? port : "3128"))) {
             rc = CONSIGN_E_NOMEM;
             goto out;
         }
-        no.proxy_user = consign_conf_get(answers, "proxy_user");
-        no.proxy_password = consign_conf_get(answers, "proxy_password");
+        no.proxy_user = conf_value(answers, "proxy_user");
+        no.proxy_password = conf_value(answers, "proxy_password");
     } else if (b->use_proxy_given)
         no.no_env_proxy = 1; /* PROPERTY_USE_PROXY= (empty): no proxy at all */
     no.proxy = proxy;
@@ -493,7 +502,8 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
      * network settings are needed before the download. */
     n = consign_bootcli_settings(b, set);
     for (i = 0; i < n; i++)
-        if (set[i].value && (rc = consign_conf_set(ctx, &answers, set[i].key, set[i].value)))
+        if ((rc = set[i].value ? consign_conf_set(ctx, &answers, set[i].key, set[i].value)
+                               : consign_conf_set_removal(ctx, &answers, set[i].key)))
             goto out;
     if (interactive && !cur.present &&
         (rc = consign_answers_prompt(ctx, ui, 1, 1, !b->auto_update_given, NULL, &answers)))

@@ -157,17 +157,13 @@ wipe_free(char *s)
     }
 }
 
-int
-consign_conf_set(struct consign_ctx *ctx, struct consign_conf *c, const char *key,
-                 const char *value)
+static int
+conf_put(struct consign_ctx *ctx, struct consign_conf *c, const char *key, const char *value)
 {
     struct consign_conf_item *it;
     char *k = NULL, *v = NULL;
     size_t i;
-    int rc;
 
-    if (value && (rc = consign_conf_validate(ctx, key, value)))
-        return rc;
     for (i = 0; i < c->n; i++)
         if (strcmp(c->items[i].key, key) == 0)
             break;
@@ -205,6 +201,25 @@ consign_conf_set(struct consign_ctx *ctx, struct consign_conf *c, const char *ke
     c->items[c->n].value = v;
     c->n++;
     return 0;
+}
+
+int
+consign_conf_set(struct consign_ctx *ctx, struct consign_conf *c, const char *key,
+                 const char *value)
+{
+    int rc;
+
+    if (value && (rc = consign_conf_validate(ctx, key, value)))
+        return rc;
+    return conf_put(ctx, c, key, value);
+}
+
+int
+consign_conf_set_removal(struct consign_ctx *ctx, struct consign_conf *c, const char *key)
+{
+    if (!consign_conf_is_known(key))
+        return consign_fail(ctx, CONSIGN_E_INVALID, "unknown setting '%.64s'", key);
+    return conf_put(ctx, c, key, "");
 }
 
 /* One file: unknown keys and malformed lines are kept out (with a warning)

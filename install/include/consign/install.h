@@ -52,6 +52,10 @@ const char *consign_conf_get(const struct consign_conf *c, const char *key);
 /* Set (value not NULL, validated) or remove (value NULL) a key. */
 int consign_conf_set(struct consign_ctx *ctx, struct consign_conf *c, const char *key,
                      const char *value);
+/* In settings given to consign_install_commit: key is to be removed from
+ * the installed settings (stored as an empty value, which commit reads as
+ * "remove"). */
+int consign_conf_set_removal(struct consign_ctx *ctx, struct consign_conf *c, const char *key);
 /* Read both files of confdir (missing files are empty); bounded (64 KiB). */
 int consign_conf_load(struct consign_ctx *ctx, const char *confdir, struct consign_conf *out);
 /* Write both files atomically, each created with its final mode. */
