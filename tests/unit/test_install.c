@@ -243,6 +243,28 @@ test_install_upgrade_uninstall(void **state)
     consign_conf_free(&got);
     assert_true(S_ISDIR(mode_of(root, "opt/demo/versions/1.0.0-1")));
 
+    /* Settings given as removals drop installed keys; others stay. */
+    {
+        struct consign_conf rm = {0};
+        assert_int_equal(consign_conf_set(&ctx, &rm, "proxy_host", "p.example"), 0);
+        assert_int_equal(consign_conf_set(&ctx, &rm, "proxy_port", "3128"), 0);
+        assert_int_equal(install(root, "1.0.1-1", "two\n", NULL, &rm), 0);
+        consign_conf_free(&rm);
+        assert_int_equal(consign_conf_load(&ctx, conf, &got), 0);
+        assert_string_equal(consign_conf_get(&got, "proxy_host"), "p.example");
+        consign_conf_free(&got);
+        assert_int_equal(consign_conf_set_removal(&ctx, &rm, "proxy_host"), 0);
+        assert_int_equal(consign_conf_set_removal(&ctx, &rm, "proxy_port"), 0);
+        assert_int_equal(consign_conf_set_removal(&ctx, &rm, "nonsense"), CONSIGN_E_INVALID);
+        assert_int_equal(install(root, "1.0.1-1", "two\n", NULL, &rm), 0);
+        consign_conf_free(&rm);
+        assert_int_equal(consign_conf_load(&ctx, conf, &got), 0);
+        assert_null(consign_conf_get(&got, "proxy_host"));
+        assert_null(consign_conf_get(&got, "proxy_port"));
+        assert_string_equal(consign_conf_get(&got, "token"), "t0ken");
+        consign_conf_free(&got);
+    }
+
     /* Reinstalling the running version lands beside it, then switches. */
     assert_int_equal(install(root, "1.0.1-1", "two again\n", NULL, NULL), 0);
     a = slurp(root, "opt/demo/bin/run");
