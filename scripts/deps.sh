@@ -23,8 +23,8 @@ PACKAGES=(
   tmux makeself
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
-  # bootstrap: proxy auto-config evaluation (docs/internals/pac.md)
-  libpacparser-dev
+  # bootstrap: proxy auto-config evaluation by Duktape, built from its source (docs/internals/pac.md)
+  duktape-dev
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

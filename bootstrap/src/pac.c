@@ -1,8 +1,12 @@
-/* PAC evaluation: libpacparser runs in a child process with limits; the
- * parent waits with a wall-clock timeout, captures what the child prints and
- * turns every way the child can end into one clear error. */
+/* PAC evaluation: the script runs in Duktape (an embeddable ECMAScript 5.1
+ * engine, compiled from Debian's duktape-dev) in a child process with
+ * limits; the parent waits with a wall-clock timeout, captures what the
+ * child prints and turns every way the child can end into one clear error. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -18,10 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <pacparser.h>
+#include <duktape.h>
 
 #include "consign/buf.h"
 #include "consign/pac.h"
+#include "pac_js.h"
 
 #define DIAG_MAX     2048    /* bytes of the child's messages kept */
 #define DIAG_SHOWN   600     /* bytes of them put into an error message */
@@ -38,10 +43,10 @@
 enum {
     MSG_LOADED = 'L',
     MSG_RESULT = 'R',
-    MSG_NOINIT = 'I',    /* pacparser_init failed */
+    MSG_NOINIT = 'I',    /* the engine could not start */
     MSG_BADSCRIPT = 'S', /* the script did not run to its end */
     MSG_NOFUNC = 'N',    /* it ran, but defines no function FindProxyForURL */
-    MSG_FAILED = 'X',    /* FindProxyForURL threw (or pacparser refused the call) */
+    MSG_FAILED = 'X',    /* FindProxyForURL threw */
 };
 
 /* Everything the child needs, prepared before fork. */
@@ -52,6 +57,7 @@ struct job {
     size_t max_result;
     unsigned cpu_s;
     unsigned long long as_limit; /* 0: leave RLIMIT_AS alone */
+    size_t heap_max;             /* bytes the engine may allocate */
     pid_t parent;
 };
 
@@ -80,19 +86,226 @@ send_msg(int msg)
     write_all(ANSWER_FD, &b, 1);
 }
 
-/* pacparser's error printer: one bounded line at a time to fd 2, which is
- * the parent's capture pipe (so is fd 1). */
-static int __attribute__((format(printf, 1, 0))) child_printer(const char *fmt, va_list ap)
+/* One bounded line to fd 2, the parent's capture pipe (so is fd 1). */
+static void
+diag(const char *prefix, const char *msg)
 {
     char line[512];
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    int n = snprintf(line, sizeof(line), "%s%s\n", prefix, msg);
 
     if (n < 0)
-        return 0;
-    if ((size_t)n >= sizeof(line))
+        return;
+    if ((size_t)n >= sizeof(line)) {
         n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
     write_all(2, line, (size_t)n);
-    return n;
+}
+
+/* The engine's heap, capped: every block carries its size. */
+struct heap {
+    size_t used, max;
+    int told;
+};
+
+static void *
+heap_alloc(void *udata, duk_size_t size)
+{
+    struct heap *h = udata;
+    size_t *p;
+
+    if (size > h->max - h->used || size > SIZE_MAX - sizeof(size_t)) {
+        if (!h->told++)
+            diag("", "out of memory");
+        return NULL;
+    }
+    if (!(p = malloc(sizeof(size_t) + size))) {
+        if (!h->told++)
+            diag("", "out of memory");
+        return NULL;
+    }
+    *p = size;
+    h->used += size;
+    return p + 1;
+}
+
+static void
+heap_free(void *udata, void *ptr)
+{
+    struct heap *h = udata;
+    size_t *p = ptr;
+
+    if (!p)
+        return;
+    h->used -= p[-1];
+    free(p - 1);
+}
+
+static void *
+heap_realloc(void *udata, void *ptr, duk_size_t size)
+{
+    struct heap *h = udata;
+    size_t *p = ptr, old;
+
+    if (!p)
+        return heap_alloc(udata, size);
+    if (!size) {
+        heap_free(udata, ptr);
+        return NULL;
+    }
+    old = p[-1];
+    if (size > old && (size - old > h->max - h->used || size > SIZE_MAX - sizeof(size_t))) {
+        if (!h->told++)
+            diag("", "out of memory");
+        return NULL;
+    }
+    if (!(p = realloc(p - 1, sizeof(size_t) + size))) {
+        if (!h->told++)
+            diag("", "out of memory");
+        return NULL;
+    }
+    h->used = h->used - old + size;
+    *p = size;
+    return p + 1;
+}
+
+static void
+heap_fatal(void *udata, const char *msg)
+{
+    (void)udata;
+    diag("fatal: ", msg ? msg : "engine error");
+    _exit(SETUP_FAILED);
+}
+
+static const struct job *the_job; /* the child's, for the natives */
+
+/* shExpMatch: the whole of s against a shell pattern of '*' (any run) and
+ * '?' (one character); every other character stands for itself. Linear
+ * back-tracking to the last star only. */
+static int
+glob_match(const char *pat, const char *s)
+{
+    const char *star = NULL, *resume = NULL;
+
+    while (*s) {
+        if (*pat == '?' || (*pat && *pat != '*' && *pat == *s)) {
+            pat++;
+            s++;
+        } else if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else
+            return 0;
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+static duk_ret_t
+js_glob(duk_context *ctx)
+{
+    duk_push_boolean(ctx, glob_match(duk_to_string(ctx, 1), duk_to_string(ctx, 0)));
+    return 1;
+}
+
+static duk_ret_t
+js_alert(duk_context *ctx)
+{
+    diag("alert: ", duk_to_string(ctx, 0));
+    return 0;
+}
+
+/* The addresses of host: the first IPv4 one, or (ex) all, ';'-separated. */
+static duk_ret_t
+js_resolve(duk_context *ctx)
+{
+    const char *host = duk_to_string(ctx, 0);
+    int ex = duk_to_boolean(ctx, 1);
+    struct addrinfo hints, *res = NULL, *ai;
+    char out[1024], addr[INET6_ADDRSTRLEN];
+    size_t o = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = ex ? AF_UNSPEC : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    out[0] = '\0';
+    if (strlen(host) <= CONSIGN_PAC_HOST_MAX && getaddrinfo(host, NULL, &hints, &res) == 0) {
+        for (ai = res; ai; ai = ai->ai_next) {
+            const void *a = ai->ai_family == AF_INET
+                                ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            size_t n;
+            if (!inet_ntop(ai->ai_family, a, addr, sizeof(addr)))
+                continue;
+            n = strlen(addr);
+            if (strstr(out, addr) || o + n + 2 > sizeof(out))
+                continue;
+            if (o)
+                out[o++] = ';';
+            memcpy(out + o, addr, n + 1);
+            o += n;
+            if (!ex)
+                break;
+        }
+        freeaddrinfo(res);
+    }
+    duk_push_string(ctx, out);
+    return 1;
+}
+
+/* myIpAddress: the caller's answer, else the address of the interface that
+ * routes outwards (a UDP socket connected nowhere sends nothing), else the
+ * host name's, else 127.0.0.1. */
+static duk_ret_t
+js_myip(duk_context *ctx)
+{
+    struct sockaddr_in sa, me;
+    socklen_t len = sizeof(me);
+    char addr[INET_ADDRSTRLEN];
+    int fd;
+
+    if (the_job->my_ip) {
+        duk_push_string(ctx, the_job->my_ip);
+        return 1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(53);
+    inet_pton(AF_INET, "192.0.2.1", &sa.sin_addr); /* TEST-NET-1: never reached */
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &len) == 0 &&
+        inet_ntop(AF_INET, &me.sin_addr, addr, sizeof(addr)) && strcmp(addr, "0.0.0.0") != 0) {
+        close(fd);
+        duk_push_string(ctx, addr);
+        return 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    duk_push_string(ctx, "127.0.0.1");
+    return 1;
+}
+
+/* An error thrown by the script, as "JSERROR: PAC script:LINE:" and the
+ * message (the form tidy_diag shortens to "line N: ..."). */
+static void
+report_error(duk_context *ctx)
+{
+    char head[64];
+
+    if (duk_is_error(ctx, -1)) {
+        duk_get_prop_string(ctx, -1, "lineNumber");
+        if (duk_is_number(ctx, -1)) {
+            snprintf(head, sizeof(head), "JSERROR: PAC script:%d:", (int)duk_get_int(ctx, -1));
+            diag("", head);
+        }
+        duk_pop(ctx);
+    }
+    diag("", duk_safe_to_string(ctx, -1));
 }
 
 /* Close every descriptor from lowfd up. */
@@ -144,12 +357,7 @@ limit(int resource, unsigned long long soft, unsigned long long hard)
 
 static void __attribute__((noreturn)) child_main(const struct job *j, int ans_fd, int diag_fd)
 {
-    /* Browsers give PAC scripts alert() (to a log); pacparser 1.3 does not. */
-    static const char prelude[] = "function alert(message) {}";
-    static const char check[] = "if (typeof FindProxyForURL != 'function') "
-                                "throw 'no function FindProxyForURL';";
     unsigned char head[5];
-    const char *r;
     sigset_t none;
     uint32_t n32;
     size_t len;
@@ -183,37 +391,62 @@ static void __attribute__((noreturn)) child_main(const struct job *j, int ans_fd
     limit(RLIMIT_CPU, j->cpu_s, j->cpu_s + 1ULL);
     if (j->as_limit)
         limit(RLIMIT_AS, j->as_limit, j->as_limit);
-    unsetenv("PACPARSER_DEBUG");
 
-    pacparser_set_error_printer(child_printer);
-    if (!pacparser_init() || !pacparser_parse_pac_string(prelude)) {
-        send_msg(MSG_NOINIT);
+    {
+        static const duk_function_list_entry natives[] = {
+            {"__consign_glob", js_glob, 2},     {"__consign_alert", js_alert, 1},
+            {"__consign_resolve", js_resolve, 2}, {"__consign_myip", js_myip, 1},
+            {NULL, NULL, 0}};
+        struct heap h = {0, j->heap_max, 0};
+        duk_context *ctx;
+        const char *r;
+
+        the_job = j;
+        if (!(ctx = duk_create_heap(heap_alloc, heap_realloc, heap_free, &h, heap_fatal))) {
+            send_msg(MSG_NOINIT);
+            _exit(0);
+        }
+        duk_push_global_object(ctx);
+        duk_put_function_list(ctx, -1, natives);
+        duk_pop(ctx);
+        if (duk_peval_string(ctx, consign_pac_helpers_js) != 0) {
+            report_error(ctx);
+            send_msg(MSG_NOINIT);
+            _exit(0);
+        }
+        duk_pop(ctx);
+        duk_push_string(ctx, "PAC script");
+        if (duk_pcompile_lstring_filename(ctx, 0, j->script, strlen(j->script)) != 0 ||
+            duk_pcall(ctx, 0) != 0) {
+            report_error(ctx);
+            send_msg(MSG_BADSCRIPT);
+            _exit(0);
+        }
+        duk_pop(ctx);
+        if (!duk_get_global_string(ctx, "FindProxyForURL") || !duk_is_function(ctx, -1)) {
+            send_msg(MSG_NOFUNC);
+            _exit(0);
+        }
+        send_msg(MSG_LOADED);
+        duk_push_string(ctx, j->u->url);
+        duk_push_string(ctx, j->u->host);
+        if (duk_pcall(ctx, 2) != 0) {
+            report_error(ctx);
+            send_msg(MSG_FAILED);
+            _exit(0);
+        }
+        /* A non-string answer in its string form (refused by the parent). */
+        r = duk_is_undefined(ctx, -1) ? "undefined"
+            : duk_is_null(ctx, -1)    ? "null"
+                                      : duk_safe_to_string(ctx, -1);
+        len = strlen(r);
+        n32 = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+        head[0] = MSG_RESULT;
+        memcpy(head + 1, &n32, 4);
+        write_all(ANSWER_FD, head, sizeof(head));
+        write_all(ANSWER_FD, r, len < j->max_result ? len : j->max_result);
         _exit(0);
     }
-    if (j->my_ip)
-        pacparser_setmyip(j->my_ip);
-    if (!pacparser_parse_pac_string(j->script)) {
-        send_msg(MSG_BADSCRIPT);
-        _exit(0);
-    }
-    if (!pacparser_parse_pac_string(check)) {
-        send_msg(MSG_NOFUNC);
-        _exit(0);
-    }
-    send_msg(MSG_LOADED);
-    r = pacparser_find_proxy(j->u->url, j->u->host);
-    if (!r) {
-        send_msg(MSG_FAILED);
-        _exit(0);
-    }
-    len = strlen(r);
-    n32 = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    head[0] = MSG_RESULT;
-    memcpy(head + 1, &n32, 4);
-    write_all(ANSWER_FD, head, sizeof(head));
-    write_all(ANSWER_FD, r, len < j->max_result ? len : j->max_result);
-    pacparser_cleanup();
-    _exit(0);
 }
 
 /* ---- the parent ------------------------------------------------------------- */
@@ -307,8 +540,8 @@ collect(struct consign_ctx *ctx, int *afd, int *dfd, unsigned timeout_ms, struct
     return 0;
 }
 
-/* The child's messages as one line for an error: pacparser's own
- * "pacparser.c: ..." and "DEBUG:" lines dropped, "JSERROR: FILE:N:" written
+/* The child's messages as one line for an error: engine noise
+ * ("pacparser.c: ..." and "DEBUG:" lines) dropped, "JSERROR: FILE:N:" written
  * "line N:", whitespace collapsed, non-printable bytes as '?'. */
 static void
 tidy_diag(const struct consign_buf *diag, char *out, size_t n)
@@ -447,6 +680,7 @@ consign_pac_find_proxy(struct consign_ctx *ctx, const char *pac, size_t pac_len,
     j.cpu_s = l.cpu_s;
     /* RLIMIT_AS counts what the child inherits: give it room on top. */
     j.as_limit = vm_size() + l.mem_bytes;
+    j.heap_max = l.mem_bytes;
     j.parent = getpid();
     fflush(NULL); /* nothing buffered is written twice */
     pid = fork();
@@ -471,7 +705,7 @@ consign_pac_find_proxy(struct consign_ctx *ctx, const char *pac, size_t pac_len,
         goto out;
     tidy_diag(&diag, said, sizeof(said));
     if (said[0])
-        consign_log(ctx, CONSIGN_LOG_DEBUG, "PAC: pacparser said: %s", said);
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "PAC: the script said: %s", said);
 
     /* What did the child get to say? */
     a = (const unsigned char *)(ans.data ? ans.data : "");
@@ -523,7 +757,7 @@ consign_pac_find_proxy(struct consign_ctx *ctx, const char *pac, size_t pac_len,
         break;
     case MSG_NOINIT:
         rc = consign_fail(ctx, mentions_oom(&diag) ? CONSIGN_E_NOMEM : CONSIGN_E_EXEC,
-                          "PAC: pacparser could not start its JavaScript engine%s%s",
+                          "PAC: the JavaScript engine could not start%s%s",
                           said[0] ? ": " : "", said);
         goto out;
     case MSG_BADSCRIPT:

@@ -494,10 +494,98 @@ test_eval_my_ip(void **state)
     lim.my_ip = "192.0.2.7; DIRECT";
     assert_int_equal(eval(pac, "http://h/", &lim, &r, msg, sizeof(msg)), CONSIGN_E_INVALID);
     assert_contains(msg, "my IP");
-    /* Without it, pacparser resolves our host name (or says 127.0.0.1). */
+    /* Without it: the outward interface's address (or 127.0.0.1). */
     assert_int_equal(eval(pac, "http://h/", NULL, &r, msg, sizeof(msg)), 0);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.e[0].type, CONSIGN_PAC_PROXY);
+}
+
+/* The standard helper functions (bootstrap/src/pac_js.h and the natives),
+ * each with a known answer, encoded into the proxy's host name. */
+static void
+test_eval_helpers(void **state)
+{
+    static const char *const pac =
+        "function FindProxyForURL(url, host) {\n"
+        "  var r = [];\n"
+        "  function b(x) { r.push(x === true ? 't' : x === false ? 'f' : String(x)); }\n"
+        "  b(shExpMatch('www.example.com', '*.example.com'));\n"     /* t */
+        "  b(shExpMatch('example.com', '*.example.com'));\n"         /* f */
+        "  b(shExpMatch('a[b].c', 'a[b].?'));\n"                    /* t: no classes */
+        "  b(shExpMatch('abc', 'a*b*c*'));\n"                        /* t */
+        "  b(shExpMatch('ab', 'a?b'));\n"                            /* f */
+        "  b(isPlainHostName('intranet'));\n"                        /* t */
+        "  b(isPlainHostName('a.b'));\n"                             /* f */
+        "  b(dnsDomainIs('www.Example.com', '.example.com'));\n"     /* t */
+        "  b(dnsDomainIs('www.example.org', '.example.com'));\n"     /* f */
+        "  b(localHostOrDomainIs('www', 'www.example.com'));\n"      /* t */
+        "  b(localHostOrDomainIs('www.example.com', 'www.example.com'));\n" /* t */
+        "  b(localHostOrDomainIs('www.other.com', 'www.example.com'));\n"   /* f */
+        "  b(isInNet('10.1.2.3', '10.0.0.0', '255.0.0.0'));\n"      /* t */
+        "  b(isInNet('11.1.2.3', '10.0.0.0', '255.0.0.0'));\n"      /* f */
+        "  b(isInNet('localhost', '127.0.0.0', '255.0.0.0'));\n"     /* t: resolved */
+        "  b(isInNetEx('192.168.1.7', '192.168.0.0/16'));\n"        /* t */
+        "  b(isInNetEx('192.169.1.7', '192.168.0.0/16'));\n"        /* f */
+        "  b(dnsDomainLevels('a.b.c'));\n"                           /* 2 */
+        "  b(dnsDomainLevels('www'));\n"                             /* 0 */
+        "  b(convert_addr('1.2.3.4'));\n"                            /* 16909060 */
+        "  b(dnsResolve('localhost'));\n"                            /* 127.0.0.1 */
+        "  b(isResolvable('no-such-host.invalid'));\n"               /* f */
+        "  b(dnsResolve('no-such-host.invalid'));\n"                 /* null */
+        "  b(myIpAddress());\n"                                      /* 10.9.8.7 */
+        "  b(weekdayRange('SUN', 'SAT'));\n"                         /* t */
+        "  b(weekdayRange('XYZ'));\n"                                /* f */
+        "  b(timeRange(0, 24));\n"                                   /* t */
+        "  b(timeRange(0, 0, 0, 23, 59, 59));\n"                     /* t */
+        "  b(dateRange('JAN', 'DEC'));\n"                            /* t */
+        "  b(dateRange(1, 31));\n"                                   /* t */
+        "  b(dateRange(1970, 1971));\n"                              /* f */
+        "  alert('checked ' + r.length);\n"
+        "  return 'PROXY h-' + r.join('-') + '.example:8080; DIRECT';\n"
+        "}\n";
+    struct consign_pac_limits lim = {0};
+    struct consign_pac_result r;
+    char msg[CONSIGN_ERR_MAX];
+
+    (void)state;
+    lim.my_ip = "10.9.8.7";
+    if (eval(pac, "https://www.example.com/", &lim, &r, msg, sizeof(msg)))
+        fail_msg("%s", msg);
+    assert_int_equal(r.n, 2);
+    assert_entry(&r.e[0], CONSIGN_PAC_PROXY,
+                 "h-t-f-t-t-f-t-f-t-f-t-t-f-t-f-t-t-f-2-0-16909060-127.0.0.1-f-null-10.9.8.7-t-f-"
+                 "t-t-t-t-f.example",
+                 8080);
+    assert_int_equal(r.e[1].type, CONSIGN_PAC_DIRECT);
+}
+
+/* A typical corporate PAC file. */
+static void
+test_eval_corporate(void **state)
+{
+    static const char *const pac =
+        "function FindProxyForURL(url, host) {\n"
+        "  if (isPlainHostName(host) || dnsDomainIs(host, '.corp.example') ||\n"
+        "      isInNet(host, '10.0.0.0', '255.0.0.0'))\n"
+        "    return 'DIRECT';\n"
+        "  if (shExpMatch(url, 'https://updates.*'))\n"
+        "    return 'PROXY proxy1.corp.example:3128; PROXY proxy2.corp.example:3128; DIRECT';\n"
+        "  return 'PROXY proxy.corp.example:8080';\n"
+        "}\n";
+    struct consign_pac_result r;
+    char msg[CONSIGN_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(eval(pac, "https://updates.example.com/x", NULL, &r, msg, sizeof(msg)), 0);
+    assert_int_equal(r.n, 3);
+    assert_entry(&r.e[0], CONSIGN_PAC_PROXY, "proxy1.corp.example", 3128);
+    assert_entry(&r.e[1], CONSIGN_PAC_PROXY, "proxy2.corp.example", 3128);
+    assert_int_equal(eval(pac, "https://wiki.corp.example/", NULL, &r, msg, sizeof(msg)), 0);
+    assert_int_equal(r.e[0].type, CONSIGN_PAC_DIRECT);
+    assert_int_equal(eval(pac, "http://10.1.1.1/", NULL, &r, msg, sizeof(msg)), 0);
+    assert_int_equal(r.e[0].type, CONSIGN_PAC_DIRECT);
+    assert_int_equal(eval(pac, "http://www.example.org/", NULL, &r, msg, sizeof(msg)), 0);
+    assert_entry(&r.e[0], CONSIGN_PAC_PROXY, "proxy.corp.example", 8080);
 }
 
 static void
@@ -582,7 +670,8 @@ test_eval_bad_scripts(void **state)
     assert_int_equal(eval("function FindProxyForURL(u, h) {\n  return 'DIRECT'\n  }}\n",
                           "http://h/", NULL, &r, msg, sizeof(msg)),
                      CONSIGN_E_SYNTAX);
-    assert_contains(msg, "PAC: the script is invalid: line 3:");
+    /* The line where the engine noticed: the stray brace's or the end's. */
+    assert_contains(msg, "PAC: the script is invalid: line ");
     assert_contains(msg, "SyntaxError");
     assert_null(strstr(msg, "pacparser.c"));
 
@@ -869,6 +958,8 @@ main(void)
         cmocka_unit_test(test_eval_routes),
         cmocka_unit_test(test_eval_url_given),
         cmocka_unit_test(test_eval_my_ip),
+        cmocka_unit_test(test_eval_helpers),
+        cmocka_unit_test(test_eval_corporate),
         cmocka_unit_test(test_eval_timeout),
         cmocka_unit_test(test_eval_cpu_limit),
         cmocka_unit_test(test_eval_memory_bomb),

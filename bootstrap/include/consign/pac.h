@@ -3,7 +3,7 @@
  * A PAC file is JavaScript that defines FindProxyForURL(url, host). The
  * bootstrap gets its text (fetched directly, never through a proxy it names)
  * and asks it which proxies to use for one URL. The script is evaluated by
- * libpacparser (an old SpiderMonkey) in a child process with a wall-clock
+ * Duktape in a child process with a wall-clock
  * timeout, a CPU limit and an address-space limit, so a script that loops,
  * eats memory or crashes the engine ends the child, never the bootstrap.
  * See docs/internals/pac.md for the design and the grammar of results.
@@ -35,8 +35,8 @@ struct consign_pac_limits {
     size_t mem_bytes;    /* address space the child may add to what it inherits (256 MiB) */
     size_t max_script;   /* bytes of PAC text (1 MiB) */
     size_t max_result;   /* bytes of the answer (4096; CONSIGN_PAC_RESULT_MAX at most) */
-    /* What myIpAddress() returns (an IPv4 or IPv6 literal); NULL: pacparser
-     * resolves gethostname() in the child. */
+    /* What myIpAddress() returns (an IPv4 or IPv6 literal); NULL: the
+     * address of the interface that routes outwards, else 127.0.0.1. */
     const char *my_ip;
 };
 
@@ -88,7 +88,7 @@ int consign_pac_parse_result(struct consign_ctx *ctx, const char *s, size_t len,
                              struct consign_pac_result *out);
 
 /* Evaluate pac (pac_len bytes of PAC text, no NUL) for url in a child process
- * and parse the answer into *out. lim may be NULL (all defaults). pacparser's
+ * and parse the answer into *out. lim may be NULL (all defaults). The engine's
  * messages never reach our stdout or stderr: they are captured (bounded) into
  * the error message, and logged at CONSIGN_LOG_DEBUG.
  *
