@@ -19,6 +19,8 @@ PACKAGES=(
   createrepo-c time
   # e2e.net: the misbehaving test servers and the TUF repository signer, a test CA, a proxy
   python3 python3-cryptography openssl tinyproxy-bin
+  # e2e.bootstrap: a client clock moved forward (freeze attack)
+  faketime
   # the .bin: interactive install in a real terminal; bench/sfx.sh's peer
   tmux makeself
   # the example agent: javac, jar, jlink

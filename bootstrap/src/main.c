@@ -386,6 +386,8 @@ make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
     struct consign_net_options no;
     const char *pac = conf_value(answers, "proxy_pac_url");
     const char *host = conf_value(answers, "proxy_host");
+    const char *lst;
+    unsigned long long v;
     char *proxy = NULL;
     size_t i;
     int rc = 0;
@@ -402,6 +404,9 @@ make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
         if ((rc = pac_proxy(ctx, b, pac, conf->urls[0], &proxy)))
             goto out;
         no.no_env_proxy = 1;
+        /* The proxy the PAC file names may ask for the credentials given. */
+        no.proxy_user = conf_value(answers, "proxy_user");
+        no.proxy_password = conf_value(answers, "proxy_password");
     } else if (host) {
         const char *port = conf_value(answers, "proxy_port");
         int v6 = strchr(host, ':') != NULL;
@@ -415,6 +420,9 @@ make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
     } else if (b->use_proxy_given)
         no.no_env_proxy = 1; /* PROPERTY_USE_PROXY= (empty): no proxy at all */
     no.proxy = proxy;
+    /* A transfer slower than 1 KiB/s for this long is abandoned (default 30 s). */
+    if ((lst = getenv("CONSIGN_LOW_SPEED_TIME")) && consign_parse_u64(lst, 3600, &v) == 0 && v)
+        no.low_speed_time = (long)v;
     rc = consign_net_new(ctx, &no, out);
 out:
     free(proxy);

@@ -4,7 +4,9 @@
 # of the system's nginx is used or touched (/etc/nginx, /var/log/nginx,
 # /var/lib/nginx, /run/nginx.pid, the nginx service).
 #
-#   httpd_start DIR   start serving DIR; sets HTTPD_PORT, HTTPD_URL
+#   httpd_start DIR   start serving DIR (over TLS when HTTPD_TLS_CERT and
+#                     HTTPD_TLS_KEY name PEM files; HTTPD_URL is then
+#                     https://localhost:PORT); sets HTTPD_PORT, HTTPD_URL
 #                     (http://127.0.0.1:PORT, no slash at the end), HTTPD_PID
 #                     (the master process), HTTPD_LOG (the access log) and
 #                     HTTPD_SCRATCH; returns non-zero with a message on stderr
@@ -64,7 +66,8 @@ http {
     sendfile on;
     keepalive_timeout 5;
     server {
-        listen 127.0.0.1:$1;
+        listen 127.0.0.1:$1${HTTPD_TLS_CERT:+ ssl};
+        ${HTTPD_TLS_CERT:+ssl_certificate $HTTPD_TLS_CERT; ssl_certificate_key $HTTPD_TLS_KEY;}
         server_name localhost;
         root $HTTPD_ROOT;
         autoindex on;
@@ -114,12 +117,13 @@ httpd_start() {
         pid=$!
         for _ in $(seq 100); do
             kill -0 "$pid" 2>/dev/null || break
-            code=$(curl -s --noproxy '*' --max-time 2 "http://127.0.0.1:$port/.httpd-probe" \
-                2>/dev/null || true)
+            code=$(curl -sk --noproxy '*' --max-time 2 \
+                "http${HTTPD_TLS_CERT:+s}://127.0.0.1:$port/.httpd-probe" 2>/dev/null || true)
             if [ "$code" = "$token" ]; then
                 HTTPD_PID=$pid
                 HTTPD_PORT=$port
                 HTTPD_URL=http://127.0.0.1:$port
+                [ -z "${HTTPD_TLS_CERT:-}" ] || HTTPD_URL=https://localhost:$port
                 HTTPD_LOG=$HTTPD_SCRATCH/access.log
                 # The watchdog: nginx goes when this shell goes, however it goes.
                 (
