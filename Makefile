@@ -48,6 +48,7 @@ bench: build
 	@bash bench/pkg.sh $(BUILD) $${BENCH_RUNS:-5}
 	@bash bench/repo.sh $(BUILD) $${BENCH_RUNS:-3}
 	@bash bench/sfx.sh $(BUILD) $${BENCH_RUNS:-3}
+	@bash bench/bootstrap.sh $(BUILD) $${BENCH_RUNS:-5}
 
 fuzz:
 	@bash scripts/deps.sh --fuzz

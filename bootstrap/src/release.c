@@ -320,6 +320,7 @@ consign_release_download(struct consign_ctx *ctx, struct consign_release_client 
     req.check_user = &k;
     req.progress = progress;
     req.progress_user = progress_user;
+    req.no_sync = 1; /* verified again before the install, removed after it */
     if (!req.max_len) {
         rc = consign_fail(ctx, CONSIGN_E_INVALID, "%s: listed with length 0", r->target->path);
         goto out;

@@ -766,7 +766,7 @@ consign_net_download(struct consign_ctx *ctx, struct consign_net *n,
     }
     if ((rc = run(ctx, n, r, &j)))
         goto out;
-    if (fsync(j.fd) != 0 || close(j.fd) != 0) {
+    if ((!r->no_sync && fsync(j.fd) != 0) || close(j.fd) != 0) {
         j.fd = -1;
         rc = consign_fail_errno(ctx, errno, "%s", j.part);
         goto out;

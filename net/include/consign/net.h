@@ -97,6 +97,10 @@ struct consign_net_request {
      * expect_len, 0 when unknown), or NULL. */
     void (*progress)(void *user, unsigned long long done, unsigned long long total);
     void *progress_user;
+    /* consign_net_download: no fsync before the rename (a file checked
+     * again before use and removed after, where a crash costs only a new
+     * download). */
+    int no_sync;
 };
 
 /* GET into out (initialised by the caller with consign_buf_init; its own
