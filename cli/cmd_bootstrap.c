@@ -39,6 +39,8 @@ static const char build_help[] =
     "      --tuf-root FILE       the TUF root to trust (default: KEYDIR/tuf/root.json)\n"
     "      --also-signer FPR     another release key the .bin may be signed by (a key\n"
     "                            rotation announced ahead); repeatable\n"
+    "      --pin sha256//BASE64  also require the repository servers' public key (as\n"
+    "                            curl --pinnedpubkey; ';' between several)\n"
     "  -D, --define NAME=VALUE   value for ${NAME} in the product file\n"
     "      --passphrase-file F   the key's passphrase, from a file\n"
     "      --passphrase-env VAR  the key's passphrase, from an environment variable\n"
@@ -67,7 +69,7 @@ lookup_or_placeholder(void *user, const char *name)
 static int
 bootstrap_build(struct cli *cli, int argc, char **argv)
 {
-    enum { O_ROOT = 256, O_SIGNER, O_PFILE, O_PENV, O_PROGRAM };
+    enum { O_ROOT = 256, O_SIGNER, O_PFILE, O_PENV, O_PROGRAM, O_PIN };
     static const struct option opts[] = {{"product", required_argument, NULL, 'p'},
                                          {"keydir", required_argument, NULL, 'k'},
                                          {"url", required_argument, NULL, 'u'},
@@ -79,6 +81,7 @@ bootstrap_build(struct cli *cli, int argc, char **argv)
                                          {"passphrase-file", required_argument, NULL, O_PFILE},
                                          {"passphrase-env", required_argument, NULL, O_PENV},
                                          {"program", required_argument, NULL, O_PROGRAM},
+                                         {"pin", required_argument, NULL, O_PIN},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *product = NULL, *out = NULL, *pass_file = NULL, *pass_env = NULL;
@@ -138,6 +141,9 @@ bootstrap_build(struct cli *cli, int argc, char **argv)
             break;
         case O_PROGRAM:
             o.program_path = optarg;
+            break;
+        case O_PIN:
+            o.pin = optarg;
             break;
         case 'h':
             fputs(build_help, stdout);

@@ -62,6 +62,30 @@ fpr_ok(const char *s)
     return s[40] == '\0';
 }
 
+/* sha256//BASE64 (44 characters of a SHA-256), ';'-separated, at most 8. */
+static int
+pin_ok(const char *p)
+{
+    int n = 0;
+
+    for (;;) {
+        size_t i;
+        if (strncmp(p, "sha256//", 8) != 0 || ++n > 8)
+            return 0;
+        p += 8;
+        for (i = 0; i < 44; i++)
+            if (!(('A' <= p[i] && p[i] <= 'Z') || ('a' <= p[i] && p[i] <= 'z') ||
+                  ('0' <= p[i] && p[i] <= '9') || p[i] == '+' || p[i] == '/' ||
+                  (p[i] == '=' && i == 43)))
+                return 0;
+        p += 44;
+        if (*p == '\0')
+            return 1;
+        if (*p++ != ';')
+            return 0;
+    }
+}
+
 static char *
 dup_n(const char *p, size_t n)
 {
@@ -152,6 +176,17 @@ consign_bootconf_parse(struct consign_ctx *ctx, const char *text, size_t len,
                 goto out;
             }
             out->urls[out->n_urls++] = v;
+        } else if (KEY("pin")) {
+            if (!pin_ok(v)) {
+                free(v);
+                rc = consign_fail(ctx, CONSIGN_E_INVALID,
+                                  "line %d: pin: sha256//BASE64 (of a SHA-256) expected, "
+                                  "';'-separated",
+                                  lineno);
+                goto out;
+            }
+            if ((rc = set_once(ctx, &out->pin, v, "pin", lineno)))
+                goto out;
         } else if (KEY("signer")) {
             if (!fpr_ok(v) || out->n_signers == CONSIGN_BOOTCONF_SIGNERS) {
                 free(v);
@@ -192,6 +227,8 @@ consign_bootconf_format(struct consign_ctx *ctx, const struct consign_bootconf *
         rc = consign_buf_printf(ctx, out, "url=%s\n", c->urls[i]);
     for (i = 0; !rc && i < c->n_signers; i++)
         rc = consign_buf_printf(ctx, out, "signer=%s\n", c->signers[i]);
+    if (!rc && c->pin)
+        rc = consign_buf_printf(ctx, out, "pin=%s\n", c->pin);
     if (rc)
         return rc;
     rc = consign_bootconf_parse(ctx, out->data, out->len, &check);
@@ -212,5 +249,6 @@ consign_bootconf_free(struct consign_bootconf *c)
         free(c->urls[i]);
     for (i = 0; i < c->n_signers; i++)
         free(c->signers[i]);
+    free(c->pin);
     memset(c, 0, sizeof(*c));
 }

@@ -131,6 +131,7 @@ consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *p
     conf.signers[conf.n_signers++] = fpr;
     for (i = 0; i < o->n_extra_signers && conf.n_signers < CONSIGN_BOOTCONF_SIGNERS; i++)
         conf.signers[conf.n_signers++] = (char *)o->extra_signers[i];
+    conf.pin = (char *)o->pin;
     rc = consign_bootconf_format(ctx, &conf, &text);
     memset(&conf, 0, sizeof(conf)); /* borrowed strings: nothing to free */
     if (rc)

@@ -420,6 +420,7 @@ make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
     } else if (b->use_proxy_given)
         no.no_env_proxy = 1; /* PROPERTY_USE_PROXY= (empty): no proxy at all */
     no.proxy = proxy;
+    no.pinned_pubkey = conf->pin;
     /* A transfer slower than 1 KiB/s for this long is abandoned (default 30 s). */
     if ((lst = getenv("CONSIGN_LOW_SPEED_TIME")) && consign_parse_u64(lst, 3600, &v) == 0 && v)
         no.low_speed_time = (long)v;

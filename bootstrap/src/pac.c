@@ -393,10 +393,11 @@ static void __attribute__((noreturn)) child_main(const struct job *j, int ans_fd
         limit(RLIMIT_AS, j->as_limit, j->as_limit);
 
     {
-        static const duk_function_list_entry natives[] = {
-            {"__consign_glob", js_glob, 2},     {"__consign_alert", js_alert, 1},
-            {"__consign_resolve", js_resolve, 2}, {"__consign_myip", js_myip, 1},
-            {NULL, NULL, 0}};
+        static const duk_function_list_entry natives[] = {{"__consign_glob", js_glob, 2},
+                                                          {"__consign_alert", js_alert, 1},
+                                                          {"__consign_resolve", js_resolve, 2},
+                                                          {"__consign_myip", js_myip, 1},
+                                                          {NULL, NULL, 0}};
         struct heap h = {0, j->heap_max, 0};
         duk_context *ctx;
         const char *r;
@@ -757,8 +758,8 @@ consign_pac_find_proxy(struct consign_ctx *ctx, const char *pac, size_t pac_len,
         break;
     case MSG_NOINIT:
         rc = consign_fail(ctx, mentions_oom(&diag) ? CONSIGN_E_NOMEM : CONSIGN_E_EXEC,
-                          "PAC: the JavaScript engine could not start%s%s",
-                          said[0] ? ": " : "", said);
+                          "PAC: the JavaScript engine could not start%s%s", said[0] ? ": " : "",
+                          said);
         goto out;
     case MSG_BADSCRIPT:
     case MSG_FAILED:

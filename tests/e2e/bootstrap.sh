@@ -217,6 +217,24 @@ check "direct: /q printed nothing" test ! -s "$last.out"
 check "direct: the download is removed after the install" bash -c \
     "[ -z \"\$(ls -A '$R1/var/opt/tiny/update/downloads')\" ]"
 
+# A pinned server key: the right one installs, another is refused.
+pin=$(openssl x509 -in "$T/pki/srv.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+badpin=$(openssl x509 -in "$CA" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+"$CONSIGN" -q bootstrap build --product "$T/p100/product.yaml" --keydir "$K" --url "$U/repo" \
+    --pin "sha256//$pin" --out "$T/boot-pin" >"$T/pin.log" 2>&1 || die "bootstrap build --pin"
+"$CONSIGN" -q bootstrap build --product "$T/p100/product.yaml" --keydir "$K" --url "$U/repo" \
+    --pin "sha256//$badpin" --out "$T/boot-badpin" >"$T/pin.log" 2>&1 ||
+    die "bootstrap build --pin (wrong)"
+last=$T/i5
+boot "$last" "$T/boot-pin" /i /q PROPERTY_TOKEN="$TOKEN" --root "$T/r12" --ca-bundle "$CA"
+expect_rc "pin: the server's public key pinned: installed (exit 0)" 0
+last=$T/i6
+boot "$last" "$T/boot-badpin" /i /q PROPERTY_TOKEN="$TOKEN" --root "$T/r13" --ca-bundle "$CA"
+expect_rc "pin: another key pinned: refused (1603)" 67 "TLS|pin|public key"
+check "pin: refused: nothing installed" test ! -e "$T/r13/opt/tiny"
+
 if command -v tinyproxy >/dev/null; then
     mkdir -p "$T/proxy"
     chmod 0777 "$T/proxy"

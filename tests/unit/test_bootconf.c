@@ -15,6 +15,7 @@
 
 #define FPR1 "4DE6DC2031A6A0E5196EF59C1CC06AF90F380B33"
 #define FPR2 "0123456789ABCDEF0123456789ABCDEF01234567"
+#define PIN  "ZP3zOLJy3vVtVyVPo9N8XlzOyq4LDDGpT1RtL56dYUk="
 
 static int
 parse(const char *text, struct consign_bootconf *c, struct consign_ctx *ctx)
@@ -32,7 +33,8 @@ test_good(void **state)
     (void)state;
     assert_int_equal(parse("format=1\n# a comment\nname=example-agent\nchannel=beta\n"
                            "url=https://dl.example.com/agent/\nurl=https://mirror.example.net/a\n"
-                           "url=http://127.0.0.1:8080/repo\nsigner=" FPR1 "\nsigner=" FPR2 "\n",
+                           "url=http://127.0.0.1:8080/repo\nsigner=" FPR1 "\nsigner=" FPR2
+                           "\npin=sha256//" PIN ";sha256//" PIN "\n",
                            &c, &ctx),
                      0);
     assert_string_equal(c.name, "example-agent");
@@ -42,6 +44,7 @@ test_good(void **state)
     assert_string_equal(c.urls[2], "http://127.0.0.1:8080/repo");
     assert_int_equal(c.n_signers, 2);
     assert_string_equal(c.signers[1], FPR2);
+    assert_string_equal(c.pin, "sha256//" PIN ";sha256//" PIN);
     consign_bootconf_free(&c);
     consign_bootconf_free(NULL);
 }
@@ -63,6 +66,7 @@ test_roundtrip(void **state)
     c.n_urls = 2;
     c.signers[0] = FPR1;
     c.n_signers = 1;
+    c.pin = "sha256//" PIN;
     consign_ctx_init(&ctx, NULL, NULL);
     consign_buf_init(&b, CONSIGN_BOOTCONF_MAX);
     assert_int_equal(consign_bootconf_format(&ctx, &c, &b), 0);
@@ -70,6 +74,7 @@ test_roundtrip(void **state)
     assert_string_equal(back.name, "agent");
     assert_string_equal(back.urls[1], "http://localhost:9/y");
     assert_string_equal(back.signers[0], FPR1);
+    assert_string_equal(back.pin, "sha256//" PIN);
     consign_bootconf_free(&back);
     /* format refuses what parse would refuse. */
     consign_buf_reset(&b);
@@ -123,6 +128,12 @@ test_refused(void **state)
     expect_bad(BASE "signer=" FPR1 "00\n", CONSIGN_E_INVALID, "signer");
     expect_bad(BASE "signer=4de6dc2031a6a0e5196ef59c1cc06af90f380b33\n", CONSIGN_E_INVALID,
                "signer");
+    /* Pins: sha256// and 44 base64 characters, ';'-separated. */
+    expect_bad(BASE "url=https://a.example.com\npin=sha256//abc\n", CONSIGN_E_INVALID, "pin");
+    expect_bad(BASE "url=https://a.example.com\npin=md5//" PIN "\n", CONSIGN_E_INVALID, "pin");
+    expect_bad(BASE "url=https://a.example.com\npin=sha256//" PIN ";\n", CONSIGN_E_INVALID, "pin");
+    expect_bad(BASE "url=https://a.example.com\npin=sha256//" PIN "\npin=sha256//" PIN "\n",
+               CONSIGN_E_INVALID, "pin given twice");
     {
         char big[CONSIGN_BOOTCONF_MAX + 16];
         struct consign_bootconf c;

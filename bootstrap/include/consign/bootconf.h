@@ -13,6 +13,7 @@
  *   channel=stable              the release channel to install from
  *   url=https://dl.example.com/agent     a TUF repository; repeated: mirrors, in order
  *   signer=40 HEX                a release key the .bin must be signed by; repeated
+ *   pin=sha256//BASE64[;sha256//BASE64]  optional: the repository servers' public keys
  *
  * The bootstrap checks its own signature before it reads any of this. */
 #ifndef CONSIGN_BOOTCONF_H
@@ -37,6 +38,7 @@ struct consign_bootconf {
     size_t n_urls;
     char *signers[CONSIGN_BOOTCONF_SIGNERS]; /* 40 upper-case hex digits */
     size_t n_signers;
+    char *pin; /* libcurl's pinned public key form, or NULL */
 };
 
 /* Parse len bytes (need not end with a NUL). Strict: format=1 first, known

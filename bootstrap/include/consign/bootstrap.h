@@ -28,6 +28,9 @@ struct consign_bootstrap_build_opts {
      * ahead. */
     const char *const *extra_signers;
     size_t n_extra_signers;
+    /* The repository servers' public keys, "sha256//BASE64[;...]" (as
+     * curl --pinnedpubkey takes them), or NULL: the CA check alone. */
+    const char *pin;
 };
 
 /* Write out (mode 0755, atomically) and out.asc. SOURCE_DATE_EPOCH makes
