@@ -22,7 +22,7 @@ PACKAGES=(
   # e2e.bootstrap: a client clock moved forward (freeze attack)
   faketime
   # the .bin: interactive install in a real terminal; bench/sfx.sh's peer
-  tmux makeself
+  tmux makeself strace
   # the example agent: javac, jar, jlink
   openjdk-17-jdk-headless
   # bootstrap: proxy auto-config evaluation by Duktape, built from its source (docs/internals/pac.md)

@@ -274,7 +274,7 @@ load_self(struct consign_ctx *ctx, const char *argv0, struct consign_bootconf *c
         rc = consign_fail_errno(ctx, errno, "cannot open my own file");
         goto out;
     }
-    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify(ctx, s))) {
+    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify_meta(ctx, s))) {
         rc = consign_err_context(ctx, rc,
                                  "this bootstrap failed its signature check; download "
                                  "it again from your vendor");
@@ -562,7 +562,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
         rc = consign_fail_errno(ctx, errno, "%s", dest);
         goto out;
     }
-    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify(ctx, s))) {
+    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify_meta(ctx, s))) {
         rc = consign_err_context(ctx, rc, "the downloaded installer failed verification");
         goto out;
     }

@@ -32,6 +32,12 @@ struct consign_install {
     struct consign_extract *x;
     int extracted; /* the payload stream ended well */
     int committed;
+    /* Directories begin made (the deepest first): an aborted first install
+     * removes them again, so the root is as it was. */
+    char *made[8];
+    size_t n_made;
+    struct timespec versions_times[2]; /* of an existing versions/, put back on abort */
+    int have_times;
 };
 
 int
@@ -363,6 +369,24 @@ consign_install_begin(struct consign_ctx *ctx, const struct consign_install_opts
         rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;
         goto out;
     }
+    {
+        /* Note which of versions, /opt/NAME, /opt, ... up to the root do not
+         * exist yet. */
+        char *d = consign_strdup(ctx, in->versions);
+        struct stat st;
+        while (d && in->n_made < sizeof(in->made) / sizeof(in->made[0]) && lstat(d, &st) < 0 &&
+               errno == ENOENT) {
+            char *slash = strrchr(d, '/');
+            in->made[in->n_made++] = d;
+            d = slash && slash != d ? consign_strndup(ctx, d, (size_t)(slash - d)) : NULL;
+        }
+        free(d);
+        if (!in->n_made && lstat(in->versions, &st) == 0) {
+            in->versions_times[0] = st.st_atim;
+            in->versions_times[1] = st.st_mtim;
+            in->have_times = 1;
+        }
+    }
     if ((rc = consign_mkdirs(ctx, in->versions, 0755)) ||
         (rc = lock_open(ctx, in->optdir, o->no_wait, &in->lockfd)))
         goto out;
@@ -538,6 +562,28 @@ out:
     free(path);
     free(dir);
     return rc;
+}
+
+int
+consign_install_tmpfile(struct consign_ctx *ctx, struct consign_install *in, int *fd_out)
+{
+    char *path = consign_asprintf(ctx, "%s/.consign-tmp-XXXXXX", in->stage);
+    int fd;
+
+    *fd_out = -1;
+    if (!path)
+        return CONSIGN_E_NOMEM;
+    /* Unlinked at once: it goes with the descriptor, whatever happens. */
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        int rc = consign_fail_errno(ctx, errno, "%s", path);
+        free(path);
+        return rc;
+    }
+    unlink(path);
+    free(path);
+    *fd_out = fd;
+    return 0;
 }
 
 int
@@ -986,6 +1032,7 @@ void
 consign_install_free(struct consign_install *in)
 {
     struct consign_ctx quiet;
+    size_t i;
 
     if (!in)
         return;
@@ -993,6 +1040,21 @@ consign_install_free(struct consign_install *in)
     consign_extract_free(in->x);
     if (in->stage)
         consign_extract_remove_tree(&quiet, in->stage);
+    /* An upgrade that did not happen leaves versions/ with its old times
+     * (its change time moves all the same). */
+    if (!in->committed && in->have_times)
+        utimensat(AT_FDCWD, in->versions, in->versions_times, AT_SYMLINK_NOFOLLOW);
+    if (!in->committed && in->n_made) {
+        /* A first install that did not happen: nothing of it stays. */
+        char *lock = consign_asprintf(&quiet, "%s/.lock", in->optdir);
+        if (lock)
+            unlink(lock);
+        free(lock);
+        for (i = 0; i < in->n_made; i++)
+            rmdir(in->made[i]);
+    }
+    for (i = 0; i < in->n_made; i++)
+        free(in->made[i]);
     if (in->lockfd >= 0)
         close(in->lockfd);
     free(in->root);

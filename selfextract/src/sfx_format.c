@@ -33,9 +33,9 @@ consign__sfx_m_decode(struct consign_ctx *ctx, const unsigned char m[CONSIGN_SFX
         return consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE, "not a consign installer header");
     memset(h, 0, sizeof(*h));
     h->version = consign__le32(m + 16);
-    if (h->version != 1)
+    if (h->version != 1 && h->version != 2)
         return consign_fail(ctx, CONSIGN_E_INVALID,
-                            "installer format %u is newer than this reader (1)", h->version);
+                            "installer format %u is newer than this reader (2)", h->version);
     for (i = 20; i < 24; i++)
         if (m[i])
             return consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE, "reserved header bytes set");

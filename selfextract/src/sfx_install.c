@@ -6,8 +6,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "consign/buf.h"
+#include "consign/fileio.h"
 #include "consign/sfx_install.h"
 
 #define TOOL_BIN "consign-target"
@@ -47,6 +49,13 @@ static int
 feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
     return consign_install_feed(ctx, user, p, n);
+}
+
+/* The stub's verified bytes, kept until the payload is in. */
+static int
+feed_tool(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+{
+    return consign_write_all(ctx, *(int *)user, p, n, "installer tool");
 }
 
 /* Enough free space where /opt/NAME will live (or its nearest parent). */
@@ -104,7 +113,7 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     struct consign_install *in = NULL;
     struct consign_conf existing = {0};
     char g[64], rel[CONSIGN_NAME_MAX + 32], *confdir = NULL;
-    int rc, upgrade;
+    int rc, upgrade, tool = -1;
 
     consign_fpr_group(signer, g);
     if (strcmp(info->kind, CONSIGN_SFX_KIND_INSTALLER) != 0) {
@@ -159,9 +168,14 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     consign_ui_sayf(ui, "%s %s %s%s%s ...\n", upgrade ? "Upgrading" : "Installing", info->name,
                     info->version, o->root ? " under " : "", o->root ? o->root : "");
     snprintf(rel, sizeof(rel), "bin/%s-config", info->name);
+    /* One pass over the file: the stub's chunks into a scratch file (it
+     * becomes the installed tools), the payload's into staging; every chunk
+     * checked against the signed table before it is used. */
+    (void)fd;
     if ((rc = consign_install_begin(ctx, &io, &in)) ||
-        (rc = consign_sfx_payload(ctx, s, feed_install, in)) ||
-        (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, fd, 0, h->stub_size)) ||
+        (rc = consign_install_tmpfile(ctx, in, &tool)) ||
+        (rc = consign_sfx_stream(ctx, s, feed_tool, &tool, feed_install, in)) ||
+        (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, tool, 0, h->stub_size)) ||
         (rc = consign_install_add_symlink(ctx, in, rel, TOOL_BIN)))
         goto out;
     snprintf(rel, sizeof(rel), "bin/%s-uninstall", info->name);
@@ -180,6 +194,8 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
                     info->name, info->version, info->name, info->name, info->name, info->name,
                     info->name, info->name, info->name, info->name);
 out:
+    if (tool >= 0)
+        close(tool);
     consign_install_free(in);
     consign_conf_free(&existing);
     free(confdir);

@@ -1,6 +1,10 @@
-/* Reading a .bin: signature over M first, then one hashing pass, then the
- * payload (hashed again on the way, in a second process when there are two
- * CPUs). Links into the static stub: libc, zstd, the core and pgpverify. */
+/* Reading a .bin: signature over M first. Format 2: then the chunk table
+ * (its digest is in M) and the info block (its digest is in the table), and
+ * one pass over the stub and the payload in which each chunk is hashed and
+ * compared before its bytes go anywhere. Format 1: one hashing pass over
+ * the whole file, then the payload again, hashed again on the way. The
+ * payload is decompressed in a second process when there are two CPUs.
+ * Links into the static stub: libc, zstd, the core and pgpverify. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -34,8 +38,16 @@ struct consign_sfx {
     char *info_raw;
     size_t info_len;
     struct consign_sfx_info info;
-    int verified;
+    int verified;            /* the info block is signed and checked */
+    unsigned char *table;    /* v2: the chunk table, checked against M */
+    size_t n_stub, n_payload; /* v2: chunks of the stub and of the payload */
 };
+
+static unsigned long long
+chunks_of(unsigned long long n)
+{
+    return n / CONSIGN_SFX_CHUNK + (n % CONSIGN_SFX_CHUNK != 0);
+}
 
 static int
 pread_all(struct consign_ctx *ctx, int fd, void *buf, size_t n, unsigned long long off)
@@ -163,9 +175,19 @@ consign_sfx_open(struct consign_ctx *ctx, int fd, struct consign_sfx **out)
             rc = consign_err_context(ctx, rc, "signature");
             goto out;
         }
-        if (s->h.hashed_end != moff || s->h.info_off + s->h.info_size != s->h.hashed_end ||
-            s->h.payload_off != s->h.stub_size ||
-            s->h.payload_off + s->h.payload_size != s->h.info_off ||
+        /* v2: the table of 32-byte digests sits between info and M. */
+        unsigned long long table = 0;
+        if (s->h.version == 2) {
+            unsigned long long n = chunks_of(s->h.stub_size) + chunks_of(s->h.payload_size) + 1;
+            table = n <= CONSIGN_SFX_TABLE_MAX / 32 ? 32 * n : ~0ULL;
+            s->n_stub = (size_t)chunks_of(s->h.stub_size);
+            s->n_payload = (size_t)chunks_of(s->h.payload_size);
+        }
+        if (s->h.hashed_end != moff || s->h.info_off > s->h.hashed_end ||
+            s->h.info_size > s->h.hashed_end - s->h.info_off ||
+            s->h.hashed_end - s->h.info_off - s->h.info_size != table ||
+            s->h.payload_off != s->h.stub_size || s->h.payload_off > s->h.info_off ||
+            s->h.info_off - s->h.payload_off != s->h.payload_size ||
             s->h.info_size > CONSIGN_SFX_INFO_MAX) {
             rc =
                 consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE, "signed layout does not match the file");
@@ -191,6 +213,7 @@ consign_sfx_free(struct consign_sfx *s)
     if (!s)
         return;
     free(s->info_raw);
+    free(s->table);
     free(s);
 }
 
@@ -297,11 +320,105 @@ grab_info(struct consign_ctx *ctx, void *user, const unsigned char *p, size_t n,
     return 0;
 }
 
+static int
+chunk_mismatch(struct consign_ctx *ctx, const char *what, size_t i)
+{
+    return consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE,
+                        "this installer is damaged: %s chunk %zu does not match its signed "
+                        "hash (the file was altered or damaged)",
+                        what, i);
+}
+
+/* v2: the table (its SHA-256 is M's), then the info block (its SHA-256 is
+ * the table's last entry). Reads only those two, from the end of the file. */
+static int
+verify_meta_v2(struct consign_ctx *ctx, struct consign_sfx *s)
+{
+    unsigned char md[CONSIGN_HASH_MAX];
+    size_t tlen = 32 * (s->n_stub + s->n_payload + 1);
+    int rc;
+
+    free(s->table);
+    free(s->info_raw);
+    s->table = NULL;
+    s->info_raw = NULL;
+    s->verified = 0;
+    if (!(s->table = malloc(tlen)) || !(s->info_raw = malloc((size_t)s->h.info_size + 1)))
+        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+    if ((rc = pread_all(ctx, s->fd, s->table, tlen, s->h.info_off + s->h.info_size)) ||
+        (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, s->table, tlen, md)))
+        return rc;
+    if (memcmp(md, s->h.sha256, 32) != 0)
+        return consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE,
+                            "this installer is damaged: its chunk table does not match the "
+                            "signed hash");
+    s->info_len = (size_t)s->h.info_size;
+    s->info_raw[s->info_len] = '\0';
+    if ((rc = pread_all(ctx, s->fd, s->info_raw, s->info_len, s->h.info_off)) ||
+        (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, s->info_raw, s->info_len, md)))
+        return rc;
+    if (memcmp(md, s->table + tlen - 32, 32) != 0)
+        return chunk_mismatch(ctx, "info", 0);
+    if ((rc = consign__sfx_info_parse(ctx, s->info_raw, s->info_len, &s->info)))
+        return consign_err_context(ctx, rc, "info block");
+    s->verified = 1;
+    return 0;
+}
+
+/* v2: [start, end) in chunks from first (table index): each read into buf,
+ * hashed and compared, then handed to fn (when not NULL) with its offset. */
+static int
+verify_chunks(struct consign_ctx *ctx, struct consign_sfx *s, unsigned long long start,
+              unsigned long long end, size_t first, const char *what, block_at_fn fn, void *user)
+{
+    unsigned char md[CONSIGN_HASH_MAX], *buf = NULL;
+    unsigned long long off;
+    size_t i;
+    int rc = 0;
+
+    if (start == end)
+        return 0;
+    if (!(buf = malloc(CONSIGN_SFX_CHUNK)))
+        return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(s->fd, (off_t)start, (off_t)(end - start), POSIX_FADV_SEQUENTIAL);
+#endif
+    for (off = start, i = first; off < end; off += CONSIGN_SFX_CHUNK, i++) {
+        size_t n = end - off < CONSIGN_SFX_CHUNK ? (size_t)(end - off) : CONSIGN_SFX_CHUNK;
+        if ((rc = pread_all(ctx, s->fd, buf, n, off)) ||
+            (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, buf, n, md)))
+            goto out;
+        if (memcmp(md, s->table + 32 * i, 32) != 0) {
+            rc = chunk_mismatch(ctx, what, i - first);
+            goto out;
+        }
+        if (fn && (rc = fn(ctx, user, buf, n, off)))
+            goto out;
+    }
+out:
+    free(buf);
+    return rc;
+}
+
+int
+consign_sfx_verify_meta(struct consign_ctx *ctx, struct consign_sfx *s)
+{
+    return s->h.version == 2 ? verify_meta_v2(ctx, s) : consign_sfx_verify(ctx, s);
+}
+
 int
 consign_sfx_verify(struct consign_ctx *ctx, struct consign_sfx *s)
 {
     int rc;
 
+    if (s->h.version == 2) {
+        if ((rc = verify_meta_v2(ctx, s)) ||
+            (rc = verify_chunks(ctx, s, 0, s->h.stub_size, 0, "stub", NULL, NULL)) ||
+            (rc = verify_chunks(ctx, s, s->h.payload_off, s->h.info_off, s->n_stub, "payload",
+                                NULL, NULL)))
+            s->verified = 0;
+        return rc;
+    }
     free(s->info_raw);
     s->verified = 0;
     if (!(s->info_raw = malloc((size_t)s->h.info_size + 1)))
@@ -534,7 +651,11 @@ unpack_all(struct consign_ctx *ctx, struct unpack *u)
         return consign_fail(ctx, CONSIGN_E_NOMEM, NULL);
     if (ZSTD_isError(ZSTD_DCtx_setParameter(u->z, ZSTD_d_windowLogMax, CONSIGN_SFX_WINDOW_LOG)))
         rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "zstd: window limit");
-    else if (!(rc = u->child ? read_pass(ctx, u) : hash_pass(ctx, u->s, unpack_block, u)) &&
+    else if (!(rc = u->s->h.version == 2
+                        ? verify_chunks(ctx, u->s, u->s->h.payload_off, u->s->h.info_off,
+                                        u->s->n_stub, "payload", unpack_block, u)
+                    : u->child ? read_pass(ctx, u)
+                               : hash_pass(ctx, u->s, unpack_block, u)) &&
              !(rc = emit(ctx, u)) && (!u->frame_done || u->produced != u->s->h.payload_raw))
         rc = consign_fail(ctx, CONSIGN_E_BAD_SIGNATURE, "payload: ends before its signed size");
     ZSTD_freeDStream(u->z);
@@ -598,6 +719,8 @@ drain(struct consign_ctx *ctx, struct unpack *u, int sock)
         rc = consign_fail(ctx, r->rc, "%s", r->msg);
         goto out;
     }
+    if (u->s->h.version == 2)
+        goto out; /* the child checked each chunk before it decompressed it */
     if (hashed != u->s->h.hashed_end) {
         rc = consign_fail(ctx, CONSIGN_E_INTERNAL, "payload: %llu bytes hashed of %llu", hashed,
                           (unsigned long long)u->s->h.hashed_end);
@@ -625,6 +748,50 @@ cpus(void)
     if (sched_getaffinity(0, sizeof(set), &set) < 0)
         return 1;
     return CPU_COUNT(&set);
+}
+
+struct stub_feed {
+    consign_block_fn sink;
+    void *user;
+};
+
+static int
+feed_stub(struct consign_ctx *ctx, void *user, const unsigned char *p, size_t n,
+          unsigned long long off)
+{
+    struct stub_feed *f = user;
+
+    (void)off;
+    return f->sink(ctx, f->user, p, n);
+}
+
+int
+consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
+                   void *stub_user, consign_block_fn sink, void *user)
+{
+    struct stub_feed f = {stub_sink, stub_user};
+    int rc;
+
+    if (!s->verified)
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "payload read before verification");
+    if (s->h.version == 2) {
+        if ((rc = verify_chunks(ctx, s, 0, s->h.stub_size, 0, "stub", stub_sink ? feed_stub : NULL,
+                                &f)))
+            return rc;
+    } else if (stub_sink) {
+        /* Format 1 was checked whole by consign_sfx_verify; the payload pass
+         * below hashes the whole file again before the caller commits. */
+        unsigned char buf[64 * 1024];
+        unsigned long long off = 0;
+        while (off < s->h.stub_size) {
+            size_t n = s->h.stub_size - off < sizeof(buf) ? (size_t)(s->h.stub_size - off)
+                                                          : sizeof(buf);
+            if ((rc = pread_all(ctx, s->fd, buf, n, off)) || (rc = stub_sink(ctx, stub_user, buf, n)))
+                return rc;
+            off += n;
+        }
+    }
+    return sink ? consign_sfx_payload(ctx, s, sink, user) : 0;
 }
 
 int

@@ -31,17 +31,52 @@ struct out {
     unsigned char *zbuf;
     size_t zcap;
     unsigned long long raw;
+    /* v2: the chunk being hashed, and the table of finished chunks' digests */
+    int chunking;
+    size_t chunk_fill;
+    struct consign_buf table;
 };
+
+/* End the chunk being hashed (at CONSIGN_SFX_CHUNK bytes, or at the end of
+ * the stub and of the payload: each region starts a new chunk). */
+static int
+chunk_end(struct consign_ctx *ctx, struct out *o)
+{
+    unsigned char md[CONSIGN_HASH_MAX];
+    int rc;
+
+    if (!o->chunk_fill)
+        return 0;
+    if ((rc = consign_hash_final(ctx, o->h, md)) ||
+        (rc = consign_buf_append(ctx, &o->table, md, 32)))
+        return rc;
+    consign_hash_free(o->h);
+    o->h = NULL;
+    o->chunk_fill = 0;
+    return consign_hash_new(ctx, CONSIGN_HASH_SHA256, &o->h);
+}
 
 static int
 out_write(struct consign_ctx *ctx, struct out *o, const void *p, size_t n)
 {
+    const unsigned char *c = p;
+    size_t done = 0;
     int rc;
 
-    if ((rc = consign_hash_update(ctx, o->h, p, n)) ||
-        (rc = consign_write_all(ctx, o->fd, p, n, "installer")))
+    if ((rc = consign_write_all(ctx, o->fd, p, n, "installer")))
         return rc;
     o->off += n;
+    while (o->chunking && done < n) {
+        size_t take = CONSIGN_SFX_CHUNK - o->chunk_fill;
+        if (take > n - done)
+            take = n - done;
+        if ((rc = consign_hash_update(ctx, o->h, c + done, take)))
+            return rc;
+        o->chunk_fill += take;
+        done += take;
+        if (o->chunk_fill == CONSIGN_SFX_CHUNK && (rc = chunk_end(ctx, o)))
+            return rc;
+    }
     return 0;
 }
 
@@ -321,7 +356,9 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
     consign_buf_init(&ib, CONSIGN_SFX_INFO_MAX);
     consign_buf_init(&sig, CONSIGN_SFX_SIG_MAX);
     consign_buf_init(&key, CONSIGN_SFX_KEY_MAX);
+    consign_buf_init(&o.table, CONSIGN_SFX_TABLE_MAX);
     o.fd = fd;
+    o.chunking = 1;
     if ((rc = consign_keys_active(ctx, j->o->keydir, fpr)) ||
         (rc = consign_keys_export(ctx, j->o->keydir, fpr, CONSIGN_KEY_FORMAT_APT, &key)) ||
         (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &o.h)))
@@ -346,7 +383,7 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
         unsigned long long stub = 0;
         rc = copy_fd(ctx, &o, j->o->stub_path, &stub);
         h.stub_size = stub;
-        if (rc)
+        if (rc || (rc = chunk_end(ctx, &o)))
             goto out;
     }
     h.payload_off = o.off;
@@ -371,8 +408,9 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
     rc = j->files      ? payload_from_files(ctx, j, &o, &st)
          : j->tar_path ? payload_from_tar(ctx, j, &o, &st)
                        : payload_from_product(ctx, j, &o, &st);
-    if (rc || (rc = z_push(ctx, &o, NULL, 0, ZSTD_e_end)))
+    if (rc || (rc = z_push(ctx, &o, NULL, 0, ZSTD_e_end)) || (rc = chunk_end(ctx, &o)))
         goto out;
+    o.chunking = 0;
     h.payload_size = o.off - h.payload_off;
     h.payload_raw = o.raw;
     h.payload_files = st.files;
@@ -407,10 +445,16 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
         goto out;
     h.info_off = o.off;
     h.info_size = ib.len;
-    if ((rc = out_write(ctx, &o, ib.data, ib.len)) || (rc = consign_hash_final(ctx, o.h, digest)))
+    /* The table: the chunks' digests, the info block's, then M signs the
+     * table's (docs/internals/sfx-format.md). */
+    if ((rc = out_write(ctx, &o, ib.data, ib.len)) ||
+        (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, ib.data, ib.len, digest)) ||
+        (rc = consign_buf_append(ctx, &o.table, digest, 32)) ||
+        (rc = out_write(ctx, &o, o.table.data, o.table.len)) ||
+        (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, o.table.data, o.table.len, digest)))
         goto out;
     h.hashed_end = o.off;
-    h.version = 1;
+    h.version = CONSIGN_SFX_VERSION;
     memcpy(h.sha256, digest, 32);
     consign__sfx_m_encode(&h, m);
 
@@ -439,6 +483,7 @@ write_bin(struct consign_ctx *ctx, int fd, void *user)
 out:
     free(eula);
     consign_hash_free(o.h);
+    consign_buf_free(&o.table);
     ZSTD_freeCCtx(o.z);
     free(o.zbuf);
     consign_buf_free(&ib);

@@ -498,7 +498,10 @@ run_install(struct consign_ctx *ctx, struct opts *o, int fd)
     const char *signer;
     int rc = 0, accept = o->accept_eula;
 
-    if ((rc = consign_sfx_open(ctx, fd, &s)) || (rc = consign_sfx_verify(ctx, s))) {
+    /* --check reads and checks everything; the others check the signed
+     * trailer, table and info now and each chunk when they read it. */
+    if ((rc = consign_sfx_open(ctx, fd, &s)) ||
+        (rc = o->check ? consign_sfx_verify(ctx, s) : consign_sfx_verify_meta(ctx, s))) {
         fprintf(stderr,
                 "%s: error: this installer failed verification: %s\n"
                 "%s: nothing was installed. Download it again from your vendor.\n",
@@ -825,7 +828,7 @@ main(int argc, char **argv)
     if (o.uninstall) {
         struct consign_sfx *s = NULL;
         /* The product name comes from the signed info block. */
-        if ((rc = consign_sfx_open(&ctx, fd, &s)) || (rc = consign_sfx_verify(&ctx, s))) {
+        if ((rc = consign_sfx_open(&ctx, fd, &s)) || (rc = consign_sfx_verify_meta(&ctx, s))) {
             rc = fail(&ctx, rc, "verification");
         } else {
             watchdog_off();

@@ -128,8 +128,12 @@ snap() {
 }
 # snap_times DIR: the tree with modification and change times (any write to
 # a file or a directory changes them): cheap enough to take after every run.
+# The staging of an install lives in opt/NAME/versions/: an installer refused
+# halfway through its one pass removes it again, and that directory's change
+# time is the only trace (its other times are put back).
 snap_times() {
-    (cd "$1" && find . -printf '%p %y %m %s %l %U:%G %T@ %C@\n' | LC_ALL=C sort)
+    (cd "$1" && find . -printf '%p %y %m %s %l %U:%G %T@ %C@\n' | LC_ALL=C sort |
+        sed "s|^\(\./opt/$NAME/versions d .*\) [0-9.]*\$|\1 -|")
 }
 # same_tree DIR SNAPSHOT_FILE: DIR is as the snapshot says (diff on failure).
 same_tree() {
@@ -428,7 +432,8 @@ PUB=
 # =============================================================================
 section "3. tamper matrix"
 # Positions: the stub (ELF header and the first 4 KiB, then all over), the
-# payload, and every part after it (info block, M, signature, key, footer).
+# payload, and every part after it (info block and chunk table, M, signature,
+# key, footer).
 SIG_OFF=$((M_OFF + MLEN))
 KEY_OFF=$((SIG_OFF + SIGLEN))
 FOOT_OFF=$((KEY_OFF + KEYLEN))
@@ -988,6 +993,56 @@ if [ "$tty_ok" = 1 ]; then
     check "tty: declined: no root made" test ! -e "$RN"
 fi
 tm kill-server 2>/dev/null || true
+
+# =============================================================================
+section "12. the file is read once"
+# Every read of the .bin during an install, in both processes (strace -f):
+# the bytes read from the descriptors opened on the installer itself.
+if command -v strace >/dev/null; then
+    RO=$T/roots/readonce
+    rc=0
+    strace -f -qq -e trace=openat,open,read,pread64,preadv,mmap -o "$T/readonce.strace" \
+        "$A100" --root "$RO" --accept-eula --quiet --token-file "$TOKF" >/dev/null 2>&1 || rc=$?
+    cat >"$T/readonce.py" <<'EOF'
+import re, sys
+log, path = sys.argv[1], sys.argv[2]
+fds, total, mapped, pending = set(), 0, False, {}
+for line in open(log):
+    pid = line.split(None, 1)[0]
+    m = re.search(r'open(?:at)?\(.*"(/proc/self/exe|%s)".*\) = (\d+)' % re.escape(path), line)
+    if m:
+        fds.add(int(m.group(2)))
+        continue
+    # strace -f splits calls of two processes: "<unfinished ...>", then "resumed".
+    m = re.search(r'(?:pread64|read|preadv)\((\d+),.*<unfinished \.\.\.>', line)
+    if m:
+        pending[pid] = int(m.group(1))
+        continue
+    m = re.search(r'<\.\.\. (?:pread64|read|preadv) resumed>.*\) = (\d+)$', line)
+    if m:
+        if pending.pop(pid, None) in fds:
+            total += int(m.group(1))
+        continue
+    m = re.search(r'(?:pread64|read|preadv)\((\d+),.*\) = (\d+)$', line)
+    if m and int(m.group(1)) in fds:
+        total += int(m.group(2))
+    m = re.search(r'mmap\(.*, (\d+), 0x?[0-9a-f]+\) = ', line)
+    if m and int(m.group(1)) in fds:
+        mapped = True
+print(total, "mapped" if mapped else "-")
+EOF
+    total=$(python3 "$T/readonce.py" "$T/readonce.strace" "$A100")
+    size=$(stat -c %s "$A100")
+    read_bytes=${total%% *}
+    if [ "$rc" -eq 0 ] && [ "$read_bytes" -ge "$size" ] && [ "$read_bytes" -le $((size + 262144)) ] &&
+        [ "${total#* }" = - ]; then
+        ok "install read the $size-byte .bin once: $read_bytes bytes read from it"
+    else
+        not_ok "install read the .bin once" "exit $rc; read: $total; the file has $size bytes"
+    fi
+else
+    skip "read once (strace is not installed)"
+fi
 
 # =============================================================================
 section "secrets"

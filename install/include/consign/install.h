@@ -104,6 +104,10 @@ int consign_install_feed(struct consign_ctx *ctx, struct consign_install *in, co
  * it, e.g. "bin/NAME-installer"), read from fd at offset off for len bytes. */
 int consign_install_add_file(struct consign_ctx *ctx, struct consign_install *in, const char *rel,
                              unsigned mode, int fd, unsigned long long off, unsigned long long len);
+/* An anonymous file (already unlinked) on the staging file system, for
+ * bytes to keep until consign_install_add_file copies them (the .bin's stub,
+ * which comes before the payload). The caller closes it. */
+int consign_install_tmpfile(struct consign_ctx *ctx, struct consign_install *in, int *fd);
 /* Add a symlink under opt/NAME/ in the new version. */
 int consign_install_add_symlink(struct consign_ctx *ctx, struct consign_install *in,
                                 const char *rel, const char *target);
@@ -113,7 +117,9 @@ int consign_install_add_symlink(struct consign_ctx *ctx, struct consign_install 
  * unless no_service, drop versions older than the previous one. */
 int consign_install_commit(struct consign_ctx *ctx, struct consign_install *in,
                            const struct consign_conf *settings);
-/* Abort when not committed (the staging directory is removed), unlock, free. */
+/* Abort when not committed (the staging directory is removed, and so are
+ * the directories a first install made, so the root is as it was), unlock,
+ * free. */
 void consign_install_free(struct consign_install *in);
 
 /* Stop and disable the service, remove /opt/NAME and the service files; with

@@ -26,6 +26,9 @@
 #define CONSIGN_SFX_KEY_MAX      (64 * 1024)
 #define CONSIGN_SFX_INFO_MAX     (1024 * 1024)
 #define CONSIGN_SFX_WINDOW_LOG   23 /* zstd window: 8 MiB, so the stub stays under 16 MiB */
+#define CONSIGN_SFX_VERSION      2  /* what the writer writes; the reader reads 1 and 2 */
+#define CONSIGN_SFX_CHUNK        (1024 * 1024) /* v2: bytes per hashed chunk */
+#define CONSIGN_SFX_TABLE_MAX    (4 * 1024 * 1024) /* v2: bytes of the chunk table */
 
 /* What M says (little-endian on disk; see the format page). */
 struct consign_sfx_header {
@@ -72,18 +75,33 @@ const char *consign_sfx_signer(const struct consign_sfx *s);
 /* Signature time, seconds since 1970. */
 long long consign_sfx_signed_at(const struct consign_sfx *s);
 
-/* One streaming pass over [0, hashed_end): SHA-256 compared with M; keeps and
- * parses the info block. Fails with CONSIGN_E_BAD_SIGNATURE on a mismatch. */
+/* The whole check, in one pass over the file: format 2, the chunk table,
+ * the info block and every chunk of stub and payload; format 1, the SHA-256
+ * of [0, hashed_end). Keeps and parses the info block. Fails with
+ * CONSIGN_E_BAD_SIGNATURE on a mismatch. */
 int consign_sfx_verify(struct consign_ctx *ctx, struct consign_sfx *s);
+/* Format 2: only the chunk table and the info block (both read from the end
+ * of the file), so the info is signed and usable while stub and payload are
+ * still to be read, once, by consign_sfx_stream. Format 1: consign_sfx_verify. */
+int consign_sfx_verify_meta(struct consign_ctx *ctx, struct consign_sfx *s);
 /* Valid after consign_sfx_verify. */
 const struct consign_sfx_info *consign_sfx_info_get(const struct consign_sfx *s);
 
-/* Second pass: decompresses the payload and hands the tar bytes to sink,
- * never more than M's payload_raw. The file is hashed again on the way and
- * the result compared at the end, so a file changed since consign_sfx_verify
- * fails here (before the caller commits anything). */
+/* Another pass: decompresses the payload and hands the tar bytes to sink,
+ * never more than M's payload_raw. Format 2 checks each chunk again before
+ * it is decompressed; format 1 hashes the file again on the way and compares
+ * at the end. So a file changed since the verification fails here (before
+ * the caller commits anything). */
 int consign_sfx_payload(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn sink,
                         void *user);
+/* After consign_sfx_verify_meta: the one pass of an install. Format 2: the
+ * stub's chunks, each checked, to stub_sink (may be NULL), then the
+ * payload's, each checked before zstd sees it, decompressed to sink (may be
+ * NULL: nothing is decompressed). A mismatch stops the pass before the bad
+ * chunk's bytes go anywhere; what the sinks got so far was good. Format 1:
+ * the stub read again to stub_sink, then consign_sfx_payload. */
+int consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
+                       void *stub_user, consign_block_fn sink, void *user);
 
 /* --- building (host side) ---------------------------------------------- */
 

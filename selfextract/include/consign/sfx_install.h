@@ -31,7 +31,8 @@ struct consign_sfx_install_opts {
     int no_wait; /* another install running: CONSIGN_E_LOCKED instead of waiting */
 };
 
-/* s: opened and verified (consign_sfx_verify) from fd. answers: what the
+/* s: opened and verified from fd (consign_sfx_verify_meta is enough: the
+ * install reads the stub and the payload once, checking each chunk). answers: what the
  * options, a response file and the environment said; the questions add to
  * it. Errors: CONSIGN_E_UNTRUSTED (an upgrade signed by a key the install
  * does not trust), CONSIGN_E_USAGE (the license or a required token missing
