@@ -285,7 +285,7 @@ load_self(struct consign_ctx *ctx, const char *argv0, struct consign_bootconf *c
         goto out;
     }
     if ((rc = consign_tar_reader_new(ctx, NULL, &cb, &m, &r)) ||
-        (rc = consign_sfx_payload(ctx, s, feed_reader, r)) ||
+        (rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_reader, r)) ||
         (rc = consign_tar_reader_finish(ctx, r)))
         goto out;
     if (!m.seen_conf || !m.seen_root) {

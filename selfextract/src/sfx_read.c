@@ -38,8 +38,8 @@ struct consign_sfx {
     char *info_raw;
     size_t info_len;
     struct consign_sfx_info info;
-    int verified;            /* the info block is signed and checked */
-    unsigned char *table;    /* v2: the chunk table, checked against M */
+    int verified;             /* the info block is signed and checked */
+    unsigned char *table;     /* v2: the chunk table, checked against M */
     size_t n_stub, n_payload; /* v2: chunks of the stub and of the payload */
 };
 
@@ -414,8 +414,8 @@ consign_sfx_verify(struct consign_ctx *ctx, struct consign_sfx *s)
     if (s->h.version == 2) {
         if ((rc = verify_meta_v2(ctx, s)) ||
             (rc = verify_chunks(ctx, s, 0, s->h.stub_size, 0, "stub", NULL, NULL)) ||
-            (rc = verify_chunks(ctx, s, s->h.payload_off, s->h.info_off, s->n_stub, "payload",
-                                NULL, NULL)))
+            (rc = verify_chunks(ctx, s, s->h.payload_off, s->h.info_off, s->n_stub, "payload", NULL,
+                                NULL)))
             s->verified = 0;
         return rc;
     }
@@ -784,9 +784,10 @@ consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block
         unsigned char buf[64 * 1024];
         unsigned long long off = 0;
         while (off < s->h.stub_size) {
-            size_t n = s->h.stub_size - off < sizeof(buf) ? (size_t)(s->h.stub_size - off)
-                                                          : sizeof(buf);
-            if ((rc = pread_all(ctx, s->fd, buf, n, off)) || (rc = stub_sink(ctx, stub_user, buf, n)))
+            size_t n =
+                s->h.stub_size - off < sizeof(buf) ? (size_t)(s->h.stub_size - off) : sizeof(buf);
+            if ((rc = pread_all(ctx, s->fd, buf, n, off)) ||
+                (rc = stub_sink(ctx, stub_user, buf, n)))
                 return rc;
             off += n;
         }

@@ -460,7 +460,7 @@ do_list(struct consign_ctx *ctx, struct consign_sfx *s)
     int rc;
 
     if (!(rc = consign_tar_reader_new(ctx, NULL, &cb, NULL, &r)) &&
-        !(rc = consign_sfx_payload(ctx, s, feed_reader, r)))
+        !(rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_reader, r)))
         rc = consign_tar_reader_finish(ctx, r);
     consign_tar_reader_free(r);
     return rc;
@@ -480,7 +480,7 @@ do_extract(struct consign_ctx *ctx, struct consign_sfx *s, const char *dir)
     xo.max_total = h->payload_files;
     xo.max_entries = h->payload_entries;
     if (!(rc = consign_extract_new(ctx, dir, &xo, &x)) &&
-        !(rc = consign_sfx_payload(ctx, s, feed_extract, x)))
+        !(rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_extract, x)))
         rc = consign_extract_finish(ctx, x);
     consign_extract_free(x);
     return rc;

@@ -27,7 +27,7 @@
 #define CONSIGN_SFX_INFO_MAX     (1024 * 1024)
 #define CONSIGN_SFX_WINDOW_LOG   23 /* zstd window: 8 MiB, so the stub stays under 16 MiB */
 #define CONSIGN_SFX_VERSION      2  /* what the writer writes; the reader reads 1 and 2 */
-#define CONSIGN_SFX_CHUNK        (1024 * 1024) /* v2: bytes per hashed chunk */
+#define CONSIGN_SFX_CHUNK        (1024 * 1024)     /* v2: bytes per hashed chunk */
 #define CONSIGN_SFX_TABLE_MAX    (4 * 1024 * 1024) /* v2: bytes of the chunk table */
 
 /* What M says (little-endian on disk; see the format page). */
