@@ -587,6 +587,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
     memset(&so, 0, sizeof(so));
     so.root = root;
     so.interactive = interactive;
+    so.asked = 1;              /* before the download: the proxy was needed for it */
     so.accept_eula = b->quiet; /* /q: unattended, as msiexec */
     so.token_hint = "PROPERTY_TOKEN=..., --token-file FILE or " CONSIGN_BOOTCLI_ENV_TOKEN;
     so.eula_hint = "run with /q (unattended: accepts the license)";

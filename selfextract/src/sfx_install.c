@@ -141,7 +141,7 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     }
     if ((rc = license(ctx, ui, info, o)))
         goto out;
-    if (o->interactive && !upgrade &&
+    if (o->interactive && !o->asked && !upgrade &&
         (rc = consign_answers_prompt(ctx, ui, info->token_required, info->proxy, info->auto_update,
                                      &existing, answers)))
         goto out;

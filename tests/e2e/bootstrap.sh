@@ -23,6 +23,8 @@
 #  5. a download cut mid-file resumes with Range
 #  6. release build: the static bootstrap installs inside a Debian 11 root
 #     (chroot cache), resolving localhost by name
+#  7. without /q, in a terminal (tmux): the token (no echo), proxy and
+#     auto-update questions, a progress bar
 #
 # Usage: bootstrap.sh BUILD_DIR SOURCE_DIR. Root (chroot), nginx, openssl,
 # python3, tinyproxy (when present), gpg.
@@ -41,6 +43,7 @@ chmod 0711 "$T"
 pids=()
 cleanup() {
     local p
+    [ -z "${TMUX_SOCK:-}" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
     httpd_stop
     for p in "${pids[@]}"; do
         kill "$p" 2>/dev/null || true
@@ -538,6 +541,53 @@ if [ -z "$STATIC" ] && command -v faketime >/dev/null; then
     expect_rc "freeze under faketime +10 days: the repository's metadata has expired" 67 "expired"
 else
     skip "faketime (the static bootstrap does not load libfaketime; checked in the sanitizer build)"
+fi
+
+# =============================================================================
+echo "# 7. interactive, in a terminal (tmux)"
+if command -v tmux >/dev/null; then
+    TMUX_SOCK=consign-boot-$$
+    tm() { tmux -L "$TMUX_SOCK" "$@"; }
+    screen() { tm capture-pane -p -J -S - -t "$1"; }
+    wait_for() { # TARGET REGEX [SECONDS]
+        local end=$((SECONDS + ${3:-20}))
+        while [ "$SECONDS" -lt "$end" ]; do
+            screen "$1" | grep -Eq -- "$2" && return 0
+            sleep 0.1
+        done
+        { echo "timed out waiting for: $2"; screen "$1" | grep -v "^$" | tail -n 15; } >"$T/wait.out"
+        return 1
+    }
+    answer() { # TARGET REGEX TEXT
+        wait_for "$1" "$2" || return 1
+        sleep 0.3
+        [ -z "$3" ] || tm send-keys -t "$1" -l "$3"
+        tm send-keys -t "$1" Enter
+    }
+    RT=$T/r-tty
+    TOK_TTY=tty-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+    tm new-session -d -x 100 -y 30 -s boot \
+        "'$B' /i --root '$RT' --ca-bundle '$CA'; echo \"[exit \$?]\"; sleep 3600"
+    if answer boot:0 '^Install token:' "$TOK_TTY" &&
+        answer boot:0 '^Proxy: \[n\]one, \[p\]AC URL, or \[m\]anual' '' &&
+        answer boot:0 '^Enable automatic updates\? \[Y/n\]' n &&
+        wait_for boot:0 '^\[exit [0-9]+\]' 60; then
+        screen boot:0 >"$T/tty.screen"
+        check "tty: asked for the token, proxy and updates, then installed (exit 0)" \
+            grep -q '^\[exit 0\]' "$T/tty.screen"
+        check "tty: a progress bar, the signer, where things live" bash -c \
+            "grep -q '100%' '$T/tty.screen' && grep -q '^Verified tiny 1.0.1-1: signed by' '$T/tty.screen' &&
+             grep -q 'Settings tool:' '$T/tty.screen'"
+        check "tty: the token never on the screen; saved, auto_update=no" bash -c \
+            "! grep -q '$TOK_TTY' '$T/tty.screen' &&
+             grep -qx 'token=$TOK_TTY' '$RT/var/opt/tiny/conf/secrets.conf' &&
+             grep -qx 'auto_update=no' '$RT/var/opt/tiny/conf/agent.conf'"
+    else
+        not_ok "tty: the dialog" "$(cat "$T/wait.out" 2>/dev/null)"
+    fi
+    tm kill-server 2>/dev/null || true
+else
+    skip "interactive (tmux is not installed)"
 fi
 
 # =============================================================================

@@ -20,6 +20,8 @@
 struct consign_sfx_install_opts {
     const char *root;          /* NULL: the real system */
     int interactive;           /* may ask through the ui (a terminal, not quiet) */
+    int asked;                 /* the settings questions were asked already (the bootstrap
+                                  asks before it downloads): only the license is left */
     int accept_eula;           /* the license was accepted (option or response file) */
     const char *trust_new_key; /* a fingerprint an upgrade may be signed by; or NULL */
     const char *save_response; /* write the answers there after the install; or NULL */
