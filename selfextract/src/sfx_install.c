@@ -55,7 +55,7 @@ feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 static int
 feed_tool(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
-    return consign_write_all(ctx, *(int *)user, p, n, "installer tool");
+    return consign_buf_append(ctx, user, p, n);
 }
 
 /* Enough free space where /opt/NAME will live (or its nearest parent). */
@@ -113,8 +113,10 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     struct consign_install *in = NULL;
     struct consign_conf existing = {0};
     char g[64], rel[CONSIGN_NAME_MAX + 32], *confdir = NULL;
+    struct consign_buf stub;
     int rc, upgrade, tool = -1;
 
+    consign_buf_init(&stub, 16u << 20);
     consign_fpr_group(signer, g);
     if (strcmp(info->kind, CONSIGN_SFX_KIND_INSTALLER) != 0) {
         rc =
@@ -172,9 +174,19 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
      * becomes the installed tools), the payload's into staging; every chunk
      * checked against the signed table before it is used. */
     (void)fd;
-    if ((rc = consign_install_begin(ctx, &io, &in)) ||
+    /* The stub first, into memory: the code that runs is checked before
+     * anything is written. */
+    if (h->stub_size > 16ULL << 20) {
+        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "the installer's stub is over 16 MiB");
+        goto out;
+    }
+    if ((rc = consign_sfx_stream_stub(ctx, s, feed_tool, &stub)) ||
+        (rc = consign_install_begin(ctx, &io, &in)) ||
         (rc = consign_install_tmpfile(ctx, in, &tool)) ||
-        (rc = consign_sfx_stream(ctx, s, feed_tool, &tool, feed_install, in)) ||
+        (rc = consign_write_all(ctx, tool, stub.data ? stub.data : "", stub.len, "installer tool")))
+        goto out;
+    consign_buf_free(&stub);
+    if ((rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_install, in)) ||
         (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, tool, 0, h->stub_size)) ||
         (rc = consign_install_add_symlink(ctx, in, rel, TOOL_BIN)))
         goto out;
@@ -194,6 +206,7 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
                     info->name, info->version, info->name, info->name, info->name, info->name,
                     info->name, info->name, info->name, info->name);
 out:
+    consign_buf_free(&stub);
     if (tool >= 0)
         close(tool);
     consign_install_free(in);

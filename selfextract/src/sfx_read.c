@@ -40,6 +40,7 @@ struct consign_sfx {
     struct consign_sfx_info info;
     int verified;             /* the info block is signed and checked */
     unsigned char *table;     /* v2: the chunk table, checked against M */
+    int stub_done;            /* consign_sfx_stream_stub ran */
     size_t n_stub, n_payload; /* v2: chunks of the stub and of the payload */
 };
 
@@ -766,14 +767,14 @@ feed_stub(struct consign_ctx *ctx, void *user, const unsigned char *p, size_t n,
 }
 
 int
-consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
-                   void *stub_user, consign_block_fn sink, void *user)
+consign_sfx_stream_stub(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
+                        void *stub_user)
 {
     struct stub_feed f = {stub_sink, stub_user};
     int rc;
 
     if (!s->verified)
-        return consign_fail(ctx, CONSIGN_E_INTERNAL, "payload read before verification");
+        return consign_fail(ctx, CONSIGN_E_INTERNAL, "stub read before verification");
     if (s->h.version == 2) {
         if ((rc = verify_chunks(ctx, s, 0, s->h.stub_size, 0, "stub", stub_sink ? feed_stub : NULL,
                                 &f)))
@@ -792,6 +793,18 @@ consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block
             off += n;
         }
     }
+    s->stub_done = 1;
+    return 0;
+}
+
+int
+consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
+                   void *stub_user, consign_block_fn sink, void *user)
+{
+    int rc;
+
+    if (!s->stub_done && (rc = consign_sfx_stream_stub(ctx, s, stub_sink, stub_user)))
+        return rc;
     return sink ? consign_sfx_payload(ctx, s, sink, user) : 0;
 }
 

@@ -102,6 +102,11 @@ int consign_sfx_payload(struct consign_ctx *ctx, struct consign_sfx *s, consign_
  * the stub read again to stub_sink, then consign_sfx_payload. */
 int consign_sfx_stream(struct consign_ctx *ctx, struct consign_sfx *s, consign_block_fn stub_sink,
                        void *stub_user, consign_block_fn sink, void *user);
+/* The stub part of consign_sfx_stream alone (the install checks the code
+ * it runs before it writes anything); a later consign_sfx_stream then goes
+ * on with the payload. */
+int consign_sfx_stream_stub(struct consign_ctx *ctx, struct consign_sfx *s,
+                            consign_block_fn stub_sink, void *stub_user);
 
 /* --- building (host side) ---------------------------------------------- */
 
