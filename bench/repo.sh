@@ -338,7 +338,8 @@ if [ $have_apt = 0 ] || [ $have_yum = 0 ]; then
     "$consign" "$([ $have_apt = 0 ] && echo ' apt')$([ $have_yum = 0 ] && echo ' yum')"
 fi
 
-"$consign" keys generate --keydir "$K" --name bench --email bench@example.invalid --expire 1d >/dev/null
+"$consign" keys generate --keydir "$K" --name bench --email bench@example.invalid --expire 1d \
+  --algo "${BENCH_KEY_ALGO:-rsa4096}" >/dev/null
 FPR=$("$consign" keys fingerprint --keydir "$K" | tr -d ' ')
 export K FPR
 
