@@ -56,7 +56,7 @@ static const char rpm_help[] =
 
 struct pkg_args {
     enum consign_pkg_format format;
-    const char *product, *out, *keydir, *launcher, *pass_file, *pass_env;
+    const char *product, *out, *keydir, *launcher, *tool, *pass_file, *pass_env;
     enum consign_pkg_compress compress;
     int only; /* -1 both, else enum consign_pkg_kind */
     int no_sign;
@@ -192,8 +192,13 @@ build_all(struct cli *cli, const struct pkg_args *a, const struct consign_produc
         return rc;
     }
     for (i = 0; i < nkinds; i++) {
-        struct consign_pkg_opts o = {a->format, (enum consign_pkg_kind)kinds[i], a->compress,
-                                     a->launcher};
+        struct consign_pkg_opts o;
+        memset(&o, 0, sizeof(o));
+        o.format = a->format;
+        o.kind = (enum consign_pkg_kind)kinds[i];
+        o.compress = a->compress;
+        o.launcher_path = a->launcher;
+        o.tool_path = a->tool;
         struct consign_pkg *pkg = NULL;
         /* The writers compute the digests they need while they read each file. */
         if (!(rc = consign_pkg_new(ctx, p, &o, &pkg))) {
@@ -246,6 +251,9 @@ run_pkg(struct cli *cli, int argc, char **argv, enum consign_pkg_format format)
     a.launcher = getenv("CONSIGN_LAUNCHER");
     if (!a.launcher || !a.launcher[0])
         a.launcher = CONSIGN_LAUNCHER_PATH;
+    a.tool = getenv("CONSIGN_CONFIG_TOOL");
+    if (!a.tool || !a.tool[0])
+        a.tool = CONSIGN_CONFIG_TOOL_PATH;
     if ((rc = parse_pkg_args(cli, argc, argv, &a)))
         return rc < 0 ? 0 : rc;
     if ((a.pass_file && (rc = consign_secret_from_file(&cli->ctx, a.pass_file, &pass))) ||

@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "consign/bootconf.h"
+#include "consign/bootstrap.h"
+#include "consign/buf.h"
 #include "consign/product.h"
 #include "consign/secret.h"
 #include "consign/sfx.h"
@@ -53,7 +58,21 @@ parse_int(const char *s, int lo, int hi, int *out)
 static int
 sfx_build(struct cli *cli, int argc, char **argv)
 {
-    enum { O_THREADS = 256, O_PFILE, O_PENV, O_LAUNCHER, O_STUB, O_TAR };
+    enum {
+        O_THREADS = 256,
+        O_PFILE,
+        O_PENV,
+        O_LAUNCHER,
+        O_STUB,
+        O_TAR,
+        O_TOOL,
+        O_TUFROOT,
+        O_URL,
+        O_CHANNEL,
+        O_SIGNER,
+        O_PIN,
+        O_NOUPDATE
+    };
     static const struct option opts[] = {{"product", required_argument, NULL, 'p'},
                                          {"keydir", required_argument, NULL, 'k'},
                                          {"out", required_argument, NULL, 'o'},
@@ -65,17 +84,35 @@ sfx_build(struct cli *cli, int argc, char **argv)
                                          {"launcher", required_argument, NULL, O_LAUNCHER},
                                          {"stub", required_argument, NULL, O_STUB},
                                          {"payload-tar", required_argument, NULL, O_TAR},
+                                         {"tool", required_argument, NULL, O_TOOL},
+                                         {"tuf-root", required_argument, NULL, O_TUFROOT},
+                                         {"update-url", required_argument, NULL, O_URL},
+                                         {"channel", required_argument, NULL, O_CHANNEL},
+                                         {"also-signer", required_argument, NULL, O_SIGNER},
+                                         {"pin", required_argument, NULL, O_PIN},
+                                         {"no-update", no_argument, NULL, O_NOUPDATE},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *product = NULL, *out = NULL, *pass_file = NULL, *pass_env = NULL, *tar = NULL;
     struct consign_sfx_build_opts o;
+    struct consign_bootstrap_build_opts bo;
+    const char *urls[CONSIGN_BOOTCONF_URLS], *signers[CONSIGN_BOOTCONF_SIGNERS];
+    struct consign_buf uconf;
+    char *uroot = NULL, *default_root = NULL;
+    size_t uroot_len = 0;
+    int no_update = 0;
     struct consign_product *p = NULL;
     struct consign_secret *pass = NULL;
     struct cli_defines defs;
     int c, rc;
 
     memset(&o, 0, sizeof(o));
+    memset(&bo, 0, sizeof(bo));
     memset(&defs, 0, sizeof(defs));
+    consign_buf_init(&uconf, CONSIGN_BOOTCONF_MAX);
+    bo.urls = urls;
+    bo.extra_signers = signers;
+    o.tool_path = getenv("CONSIGN_TARGET") ? getenv("CONSIGN_TARGET") : CONSIGN_TARGET_PATH;
     o.stub_path = getenv("CONSIGN_STUB") ? getenv("CONSIGN_STUB") : CONSIGN_STUB_PATH;
     o.launcher_path =
         getenv("CONSIGN_LAUNCHER") ? getenv("CONSIGN_LAUNCHER") : CONSIGN_LAUNCHER_PATH;
@@ -119,6 +156,31 @@ sfx_build(struct cli *cli, int argc, char **argv)
         case O_TAR:
             tar = optarg;
             break;
+        case O_TOOL:
+            o.tool_path = optarg;
+            break;
+        case O_TUFROOT:
+            bo.tuf_root = optarg;
+            break;
+        case O_URL:
+            if (bo.n_urls == CONSIGN_BOOTCONF_URLS)
+                return cli_usage(cli, "at most %d --update-url", CONSIGN_BOOTCONF_URLS);
+            urls[bo.n_urls++] = optarg;
+            break;
+        case O_CHANNEL:
+            bo.channel = optarg;
+            break;
+        case O_SIGNER:
+            if (bo.n_extra_signers == CONSIGN_BOOTCONF_SIGNERS - 1)
+                return cli_usage(cli, "at most %d --also-signer", CONSIGN_BOOTCONF_SIGNERS - 1);
+            signers[bo.n_extra_signers++] = optarg;
+            break;
+        case O_PIN:
+            bo.pin = optarg;
+            break;
+        case O_NOUPDATE:
+            no_update = 1;
+            break;
         case 'h':
             fputs(build_help, stdout);
             return 0;
@@ -138,9 +200,35 @@ sfx_build(struct cli *cli, int argc, char **argv)
         (!tar && (rc = consign_product_check_files(&cli->ctx, p))))
         goto out;
     o.passphrase = pass;
+    /* The updater's configuration: asked for, or the key directory's TUF root. */
+    /* The default root only where the product says where updates are. */
+    if (!no_update && !bo.tuf_root && (bo.n_urls || p->dist.nurls) &&
+        (default_root = consign_asprintf(&cli->ctx, "%s/tuf/root.json", o.keydir)) &&
+        access(default_root, F_OK) == 0)
+        bo.tuf_root = default_root;
+    if (!no_update && bo.tuf_root) {
+        bo.keydir = o.keydir;
+        bo.passphrase = pass;
+        if ((rc = consign_bootstrap_make_conf(&cli->ctx, p, &bo, 1, &uconf, &uroot, &uroot_len))) {
+            rc = consign_err_context(&cli->ctx, rc, "update configuration");
+            goto out;
+        }
+        o.update_conf = uconf.data;
+        o.update_conf_len = uconf.len;
+        o.update_root = uroot;
+        o.update_root_len = uroot_len;
+    } else if (!no_update && (bo.n_urls || bo.n_extra_signers || bo.pin || bo.channel)) {
+        rc = consign_fail(&cli->ctx, CONSIGN_E_USAGE,
+                          "--update-url, --channel, --also-signer and --pin need a TUF root "
+                          "(--tuf-root, or KEYDIR/tuf/root.json)");
+        goto out;
+    }
     rc = tar ? consign_sfx_build_raw(&cli->ctx, p, &o, tar, out)
              : consign_sfx_build(&cli->ctx, p, &o, out);
 out:
+    consign_buf_free(&uconf);
+    free(uroot);
+    free(default_root);
     consign_secret_free(pass);
     consign_product_free(p);
     return rc ? cli_fail(cli, rc) : 0;

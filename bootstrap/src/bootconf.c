@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "consign/bootconf.h"
+#include "consign/buf.h"
 
 int
 consign_bootconf_name_ok(const char *s)
@@ -114,9 +115,10 @@ consign_bootconf_parse(struct consign_ctx *ctx, const char *text, size_t len,
                        struct consign_bootconf *out)
 {
     size_t pos = 0;
-    int lineno = 0, rc = 0, have_format = 0;
+    int lineno = 0, rc = 0, have_format = 0, have_probation = 0;
 
     memset(out, 0, sizeof(*out));
+    out->probation = 120;
     if (len > CONSIGN_BOOTCONF_MAX)
         return consign_fail(ctx, CONSIGN_E_TOOBIG, "bootstrap.conf: %zu bytes, at most %d", len,
                             CONSIGN_BOOTCONF_MAX);
@@ -187,6 +189,28 @@ consign_bootconf_parse(struct consign_ctx *ctx, const char *text, size_t len,
             }
             if ((rc = set_once(ctx, &out->pin, v, "pin", lineno)))
                 goto out;
+        } else if (KEY("health_url")) {
+            if (strncmp(v, "http://", 7) != 0 || !url_ok(v)) {
+                free(v);
+                rc = consign_fail(ctx, CONSIGN_E_INVALID,
+                                  "line %d: health_url: http:// to a loopback address expected",
+                                  lineno);
+                goto out;
+            }
+            if ((rc = set_once(ctx, &out->health_url, v, "health_url", lineno)))
+                goto out;
+        } else if (KEY("probation")) {
+            unsigned long long sec;
+            int bad = have_probation || consign_parse_u64(v, 86400, &sec) < 0 || sec == 0;
+            free(v);
+            if (bad) {
+                rc =
+                    consign_fail(ctx, CONSIGN_E_INVALID,
+                                 "line %d: probation: seconds (1 to 86400) expected, once", lineno);
+                goto out;
+            }
+            out->probation = (unsigned long)sec;
+            have_probation = 1;
         } else if (KEY("signer")) {
             if (!fpr_ok(v) || out->n_signers == CONSIGN_BOOTCONF_SIGNERS) {
                 free(v);
@@ -229,6 +253,10 @@ consign_bootconf_format(struct consign_ctx *ctx, const struct consign_bootconf *
         rc = consign_buf_printf(ctx, out, "signer=%s\n", c->signers[i]);
     if (!rc && c->pin)
         rc = consign_buf_printf(ctx, out, "pin=%s\n", c->pin);
+    if (!rc && c->health_url)
+        rc = consign_buf_printf(ctx, out, "health_url=%s\n", c->health_url);
+    if (!rc && c->probation && c->probation != 120)
+        rc = consign_buf_printf(ctx, out, "probation=%lu\n", c->probation);
     if (rc)
         return rc;
     rc = consign_bootconf_parse(ctx, out->data, out->len, &check);
@@ -250,5 +278,6 @@ consign_bootconf_free(struct consign_bootconf *c)
     for (i = 0; i < c->n_signers; i++)
         free(c->signers[i]);
     free(c->pin);
+    free(c->health_url);
     memset(c, 0, sizeof(*c));
 }

@@ -79,21 +79,20 @@ out:
 }
 
 int
-consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *product,
-                        const struct consign_bootstrap_build_opts *o, const char *out)
+consign_bootstrap_make_conf(struct consign_ctx *ctx, const struct consign_product *product,
+                            const struct consign_bootstrap_build_opts *o, int for_updater,
+                            struct consign_buf *text, char **root_out, size_t *root_len_out)
 {
-    struct consign_sfx_build_opts so;
-    struct consign_sfx_file files[2];
     struct consign_bootconf conf;
-    struct consign_buf text;
     char fpr[CONSIGN_FPR_LEN + 1], *root = NULL, *root_path = NULL;
     size_t root_len = 0, i;
     int rc;
 
     memset(&conf, 0, sizeof(conf));
-    consign_buf_init(&text, CONSIGN_BOOTCONF_MAX);
-    if (!o->program_path || !o->keydir) {
-        rc = consign_fail(ctx, CONSIGN_E_USAGE, "no program or key directory");
+    *root_out = NULL;
+    *root_len_out = 0;
+    if (!o->keydir) {
+        rc = consign_fail(ctx, CONSIGN_E_USAGE, "no key directory");
         goto out;
     }
     if (!o->n_urls && !product->dist.nurls) {
@@ -132,11 +131,41 @@ consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *p
     for (i = 0; i < o->n_extra_signers && conf.n_signers < CONSIGN_BOOTCONF_SIGNERS; i++)
         conf.signers[conf.n_signers++] = (char *)o->extra_signers[i];
     conf.pin = (char *)o->pin;
-    rc = consign_bootconf_format(ctx, &conf, &text);
+    if (for_updater) {
+        conf.health_url = product->service.health_url;
+        conf.probation = product->service.probation_sec;
+    }
+    rc = consign_bootconf_format(ctx, &conf, text);
     memset(&conf, 0, sizeof(conf)); /* borrowed strings: nothing to free */
     if (rc)
         goto out;
+    *root_out = root;
+    *root_len_out = root_len;
+    root = NULL;
+out:
+    free(root);
+    free(root_path);
+    return rc;
+}
 
+int
+consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *product,
+                        const struct consign_bootstrap_build_opts *o, const char *out)
+{
+    struct consign_sfx_build_opts so;
+    struct consign_sfx_file files[2];
+    struct consign_buf text;
+    char *root = NULL;
+    size_t root_len = 0;
+    int rc;
+
+    consign_buf_init(&text, CONSIGN_BOOTCONF_MAX);
+    if (!o->program_path) {
+        rc = consign_fail(ctx, CONSIGN_E_USAGE, "no program given");
+        goto out;
+    }
+    if ((rc = consign_bootstrap_make_conf(ctx, product, o, 0, &text, &root, &root_len)))
+        goto out;
     files[0] = (struct consign_sfx_file){CONSIGN_BOOTCONF_FILE, text.data, text.len, 0644};
     files[1] = (struct consign_sfx_file){CONSIGN_BOOTCONF_ROOT_FILE, root, root_len, 0644};
     memset(&so, 0, sizeof(so));
@@ -148,15 +177,14 @@ consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *p
                                       out)) ||
         (rc = sign_file(ctx, o, out)))
         goto out;
-    consign_log(ctx, CONSIGN_LOG_INFO, "bootstrap %s: %s, channel %s, %zu URL(s), signed by %s",
-                out, product->name,
+    consign_log(ctx, CONSIGN_LOG_INFO, "bootstrap %s: %s, channel %s, %zu URL(s)", out,
+                product->name,
                 o->channel              ? o->channel
                 : product->dist.channel ? product->dist.channel
                                         : "stable",
-                o->n_urls ? o->n_urls : product->dist.nurls, fpr);
+                o->n_urls ? o->n_urls : product->dist.nurls);
 out:
     free(root);
-    free(root_path);
     consign_buf_free(&text);
     return rc ? consign_err_context(ctx, rc, "bootstrap") : 0;
 }

@@ -315,152 +315,7 @@ out:
 /* The proxy of a PAC file for url: fetched directly (never through a proxy
  * it may name), evaluated in a limited child. *proxy_out: "http://h:p" or
  * NULL for DIRECT. */
-static int
-pac_proxy(struct consign_ctx *ctx, const struct consign_bootcli *b, const char *pac_url,
-          const char *url, char **proxy_out)
-{
-    struct consign_net_options no;
-    struct consign_net *net = NULL;
-    struct consign_net_request req;
-    struct consign_pac_result res;
-    struct consign_buf pac;
-    const char *mirror[1] = {pac_url};
-    size_t i;
-    int rc;
-
-    *proxy_out = NULL;
-    consign_buf_init(&pac, CONSIGN_PAC_DEFAULT_SCRIPT_MAX);
-    consign_net_options_init(&no);
-    no.no_env_proxy = 1;
-    no.allow_http = 1; /* PAC files are commonly served over http (WPAD) */
-    if (b->ca_bundle) {
-        no.ca_files[0] = b->ca_bundle;
-        no.n_ca_files = 1;
-    }
-    memset(&req, 0, sizeof(req));
-    req.mirrors = mirror;
-    req.n_mirrors = 1;
-    req.max_len = CONSIGN_PAC_DEFAULT_SCRIPT_MAX;
-    req.expect_len = -1;
-    if ((rc = consign_net_new(ctx, &no, &net)) || (rc = consign_net_get(ctx, net, &req, &pac)) ||
-        (rc = consign_pac_find_proxy(ctx, pac.data, pac.len, url, NULL, &res)))
-        goto out;
-    for (i = 0; i < res.n; i++) {
-        const struct consign_pac_entry *e = &res.e[i];
-        if (e->type == CONSIGN_PAC_DIRECT)
-            break;
-        if (e->type == CONSIGN_PAC_PROXY) {
-            int v6 = strchr(e->host, ':') != NULL;
-            if (!(*proxy_out = consign_asprintf(ctx, "http://%s%s%s:%u", v6 ? "[" : "", e->host,
-                                                v6 ? "]" : "", e->port)))
-                rc = CONSIGN_E_NOMEM;
-            break;
-        }
-        consign_log(ctx, CONSIGN_LOG_INFO, "PAC: skipping %s %s (not supported)",
-                    consign_pac_type_name(e->type), e->host);
-    }
-    if (!rc && i == res.n)
-        rc = consign_fail(ctx, CONSIGN_E_NETWORK, "PAC: no usable proxy in the answer");
-    if (!rc)
-        consign_log(ctx, CONSIGN_LOG_INFO, "PAC: %s", *proxy_out ? *proxy_out : "DIRECT");
-out:
-    consign_net_free(net);
-    consign_buf_free(&pac);
-    return rc ? consign_err_context(ctx, rc, "proxy auto-configuration") : 0;
-}
-
-/* A setting's value; NULL when absent or to be removed (""). */
-static const char *
-conf_value(const struct consign_conf *c, const char *key)
-{
-    const char *v = consign_conf_get(c, key);
-
-    return v && v[0] ? v : NULL;
-}
-
-static int
-make_net(struct consign_ctx *ctx, const struct consign_bootcli *b,
-         const struct consign_bootconf *conf, const struct consign_conf *answers,
-         struct consign_net **out)
-{
-    struct consign_net_options no;
-    const char *pac = conf_value(answers, "proxy_pac_url");
-    const char *host = conf_value(answers, "proxy_host");
-    const char *lst;
-    unsigned long long v;
-    char *proxy = NULL;
-    size_t i;
-    int rc = 0;
-
-    consign_net_options_init(&no);
-    if (b->ca_bundle) {
-        no.ca_files[0] = b->ca_bundle;
-        no.n_ca_files = 1;
-    }
-    for (i = 0; i < conf->n_urls; i++)
-        if (strncmp(conf->urls[i], "http://", 7) == 0)
-            no.allow_http = 1; /* loopback only (bootconf.c) */
-    if (pac) {
-        if ((rc = pac_proxy(ctx, b, pac, conf->urls[0], &proxy)))
-            goto out;
-        no.no_env_proxy = 1;
-        /* The proxy the PAC file names may ask for the credentials given. */
-        no.proxy_user = conf_value(answers, "proxy_user");
-        no.proxy_password = conf_value(answers, "proxy_password");
-    } else if (host) {
-        const char *port = conf_value(answers, "proxy_port");
-        int v6 = strchr(host, ':') != NULL;
-        if (!(proxy = consign_asprintf(ctx, "http://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-                                       port ? port : "3128"))) {
-            rc = CONSIGN_E_NOMEM;
-            goto out;
-        }
-        no.proxy_user = conf_value(answers, "proxy_user");
-        no.proxy_password = conf_value(answers, "proxy_password");
-    } else if (b->use_proxy_given)
-        no.no_env_proxy = 1; /* PROPERTY_USE_PROXY= (empty): no proxy at all */
-    no.proxy = proxy;
-    no.pinned_pubkey = conf->pin;
-    /* A transfer slower than 1 KiB/s for this long is abandoned (default 30 s). */
-    if ((lst = getenv("CONSIGN_LOW_SPEED_TIME")) && consign_parse_u64(lst, 3600, &v) == 0 && v)
-        no.low_speed_time = (long)v;
-    rc = consign_net_new(ctx, &no, out);
-out:
-    free(proxy);
-    return rc;
-}
-
 /* ---- install --------------------------------------------------------------- */
-
-/* Only one bootstrap at a time per product and root: 1618 otherwise. */
-static int
-take_lock(struct consign_ctx *ctx, const char *updir, int *fd_out)
-{
-    char *path = consign_asprintf(ctx, "%s/.lock", updir);
-    int fd = -1, rc = 0;
-
-    if (!path)
-        return CONSIGN_E_NOMEM;
-    if ((rc = consign_mkdirs(ctx, updir, 0755)))
-        goto out;
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-        rc = consign_fail_errno(ctx, errno, "%s", path);
-        goto out;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = errno == EWOULDBLOCK
-                 ? consign_fail(ctx, CONSIGN_E_LOCKED, "another install of this agent is running")
-                 : consign_fail_errno(ctx, errno, "lock %s", path);
-        goto out;
-    }
-    *fd_out = fd;
-    fd = -1;
-out:
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    return rc;
-}
 
 static int
 signer_allowed(const struct consign_bootconf *conf, const char *fpr)
@@ -479,6 +334,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
 {
     struct consign_bootcli_setting set[CONSIGN_BOOTCLI_SETTINGS_MAX];
     struct consign_release_opts ro;
+    struct consign_release_net rn;
     struct consign_release rel;
     struct consign_release_client *rc_client = NULL;
     struct consign_sfx_install_opts so;
@@ -499,7 +355,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    if ((rc = take_lock(ctx, updir, &lockfd)))
+    if ((rc = consign_release_lock(ctx, updir, &lockfd)))
         goto out;
     open_install_log(ctx, root, conf->name);
     consign_log(ctx, CONSIGN_LOG_INFO, "%s bootstrap: install of %s (channel %s) from %s", prog,
@@ -528,7 +384,14 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
         goto out;
 
     /* The release: TUF metadata, the newest target, the download. */
-    if ((rc = make_net(ctx, b, conf, &answers, &net)))
+    memset(&rn, 0, sizeof(rn));
+    rn.ca_bundle = b->ca_bundle;
+    rn.urls = (const char *const *)conf->urls;
+    rn.n_urls = conf->n_urls;
+    rn.pin = conf->pin;
+    rn.no_proxy = b->use_proxy_given && !consign_conf_get(&answers, "proxy_host") &&
+                  !consign_conf_get(&answers, "proxy_pac_url");
+    if ((rc = consign_release_net_new(ctx, &rn, &answers, &net)))
         goto out;
     memset(&ro, 0, sizeof(ro));
     ro.metadata_dir = mddir;

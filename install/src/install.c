@@ -474,20 +474,23 @@ out:
 }
 
 /* The payload may hold opt/NAME/…, etc/opt/NAME/…, etc/init.d/NAME and
- * lib/systemd/system/NAME.service; nothing else reaches the system. */
+ * lib/systemd/system/NAME.service (with the updater's NAME-update.service
+ * and .timer); nothing else reaches the system. */
 static int
 check_tree(struct consign_ctx *ctx, struct consign_install *in)
 {
-    char unit[CONSIGN_NAME_MAX + 16];
+    char unit[CONSIGN_NAME_MAX + 16], upd[CONSIGN_NAME_MAX + 24], tim[CONSIGN_NAME_MAX + 24];
     const char *top[] = {"opt", "etc", "lib"};
     const char *opt[] = {in->name};
     const char *etc[] = {"opt", "init.d"};
     const char *lib[] = {"systemd"};
     const char *sd[] = {"system"};
-    const char *sys[] = {unit};
+    const char *sys[] = {unit, upd, tim};
     int rc;
 
     snprintf(unit, sizeof(unit), "%s.service", in->name);
+    snprintf(upd, sizeof(upd), "%s-update.service", in->name);
+    snprintf(tim, sizeof(tim), "%s-update.timer", in->name);
     if ((rc = only_names(ctx, in->stage, "", top, 3)) ||
         (rc = only_names(ctx, in->stage, "opt", opt, 1)) ||
         (rc = only_names(ctx, in->stage, "etc", etc, 2)) ||
@@ -495,7 +498,7 @@ check_tree(struct consign_ctx *ctx, struct consign_install *in)
         (rc = only_names(ctx, in->stage, "etc/init.d", opt, 1)) ||
         (rc = only_names(ctx, in->stage, "lib", lib, 1)) ||
         (rc = only_names(ctx, in->stage, "lib/systemd", sd, 1)) ||
-        (rc = only_names(ctx, in->stage, "lib/systemd/system", sys, 1)))
+        (rc = only_names(ctx, in->stage, "lib/systemd/system", sys, 3)))
         return rc;
     return 0;
 }
@@ -737,6 +740,17 @@ random_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+int
+consign_conf_ensure_id(struct consign_ctx *ctx, struct consign_conf *c)
+{
+    char id[33];
+
+    if (consign_conf_get(c, "agent_id"))
+        return 0;
+    random_id(id);
+    return consign_conf_set(ctx, c, "agent_id", id);
+}
+
 static int
 write_settings(struct consign_ctx *ctx, struct consign_install *in,
                const struct consign_conf *settings)
@@ -758,12 +772,8 @@ write_settings(struct consign_ctx *ctx, struct consign_install *in,
         if ((rc = consign_conf_set(ctx, &c, settings->items[i].key,
                                    settings->items[i].value[0] ? settings->items[i].value : NULL)))
             goto out;
-    if (!consign_conf_get(&c, "agent_id")) {
-        char id[33];
-        random_id(id);
-        if ((rc = consign_conf_set(ctx, &c, "agent_id", id)))
-            goto out;
-    }
+    if ((rc = consign_conf_ensure_id(ctx, &c)))
+        goto out;
     rc = consign_conf_save(ctx, confdir, &c);
 out:
     consign_conf_free(&c);
@@ -801,11 +811,13 @@ make_top_links(struct consign_ctx *ctx, struct consign_install *in, const char *
     }
     closedir(d);
     if (!rc) {
-        const char *tools[] = {"config", "uninstall"};
+        /* /opt/NAME/NAME-config, NAME-update, NAME-uninstall and uninstall. */
+        const char *tools[] = {"config", "update", "uninstall", "uninstall"};
         size_t i;
-        for (i = 0; !rc && i < 2; i++) {
+        for (i = 0; !rc && i < 4; i++) {
             char *src = consign_asprintf(ctx, "%s/bin/%s-%s", vdir, in->name, tools[i]);
-            char *path = consign_asprintf(ctx, "%s/%s-%s", in->optdir, in->name, tools[i]);
+            char *path = i == 3 ? consign_asprintf(ctx, "%s/uninstall", in->optdir)
+                                : consign_asprintf(ctx, "%s/%s-%s", in->optdir, in->name, tools[i]);
             char *target = consign_asprintf(ctx, "current/bin/%s-%s", in->name, tools[i]);
             struct stat st;
             if (!src || !path || !target)
@@ -886,7 +898,11 @@ service_stop(struct consign_ctx *ctx, const char *name)
     char initd[CONSIGN_PATH_MAX];
 
     if (systemd_running()) {
+        char timer[CONSIGN_NAME_MAX + 24];
         const char *dis[] = {"systemctl", "disable", "--now", "--quiet", name, NULL};
+        const char *dist[] = {"systemctl", "disable", "--now", "--quiet", timer, NULL};
+        snprintf(timer, sizeof(timer), "%s-update.timer", name);
+        run(ctx, dist);
         run(ctx, dis);
         return;
     }
@@ -899,6 +915,92 @@ service_stop(struct consign_ctx *ctx, const char *name)
         if (run(ctx, urc) != 0)
             run(ctx, chk);
     }
+}
+
+/* The updater's timer runs only when auto-update is on (the setting, read
+ * from conf): off means no check at all. Without systemd the init script's
+ * own schedule reads the same setting. */
+static void
+update_timer(struct consign_ctx *ctx, const char *root, const char *name)
+{
+    struct consign_conf c = {0};
+    char timer[CONSIGN_NAME_MAX + 24];
+    char *confdir = NULL, *unit = NULL;
+    const char *au;
+    struct stat st;
+
+    snprintf(timer, sizeof(timer), "%s-update.timer", name);
+    if (!systemd_running() || !(unit = rooted(ctx, root, "/etc/systemd/system/", timer, "")) ||
+        lstat(unit, &st) < 0 || !(confdir = rooted(ctx, root, "/var/opt/", name, "/conf")) ||
+        consign_conf_load(ctx, confdir, &c))
+        goto out;
+    au = consign_conf_get(&c, "auto_update");
+    {
+        const char *on[] = {"systemctl", "enable", "--now", "--quiet", timer, NULL};
+        const char *off[] = {"systemctl", "disable", "--now", "--quiet", timer, NULL};
+        run(ctx, au && strcmp(au, "no") == 0 ? off : on);
+    }
+out:
+    consign_err_clear(ctx);
+    consign_conf_free(&c);
+    free(confdir);
+    free(unit);
+}
+
+void
+consign_install_service_apply(struct consign_ctx *ctx, const char *root, const char *name)
+{
+    if (is_real_root(root))
+        update_timer(ctx, root, name);
+}
+
+void
+consign_install_restart(struct consign_ctx *ctx, const char *root, const char *name)
+{
+    if (is_real_root(root))
+        service_start(ctx, name, 1);
+}
+
+int
+consign_install_switch(struct consign_ctx *ctx, const char *root, const char *name,
+                       const char *version, int no_service)
+{
+    char *optdir = NULL, *vdir = NULL, *cur = NULL, *target = NULL;
+    struct stat st;
+    int lockfd = -1, rc;
+
+    if (!version_ok(version) || strchr(version, '/'))
+        return consign_fail(ctx, CONSIGN_E_INVALID, "invalid version '%.64s'", version);
+    if (!(optdir = rooted(ctx, root, "/opt/", name, ""))) {
+        rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = lock_open(ctx, optdir, 0, &lockfd)))
+        goto out;
+    if (!(vdir = consign_asprintf(ctx, "%s/versions/%s", optdir, version)) ||
+        !(cur = consign_asprintf(ctx, "%s/current", optdir)) ||
+        !(target = consign_asprintf(ctx, "versions/%s", version))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if (lstat(vdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        rc = consign_fail(ctx, CONSIGN_E_NOTFOUND, "version %s is not installed (%s)", version,
+                          vdir);
+        goto out;
+    }
+    if ((rc = link_replace(ctx, target, cur)))
+        goto out;
+    fsync_path(optdir);
+    if (!no_service && is_real_root(root))
+        service_start(ctx, name, 1);
+out:
+    if (lockfd >= 0)
+        close(lockfd);
+    free(optdir);
+    free(vdir);
+    free(cur);
+    free(target);
+    return rc;
 }
 
 int
@@ -1001,6 +1103,24 @@ consign_install_commit(struct consign_ctx *ctx, struct consign_install *in,
     }
     if ((rc = place_service_file(ctx, src, dst, 0755)))
         goto out;
+    {
+        static const char *const sfx[] = {"-update.service", "-update.timer"};
+        size_t i;
+        for (i = 0; i < 2; i++) {
+            char *u = consign_asprintf(ctx, "%s%s", in->name, sfx[i]);
+            free(src);
+            free(dst);
+            src = u ? consign_asprintf(ctx, "%s/lib/systemd/system/%s", in->stage, u) : NULL;
+            dst = u ? rooted(ctx, in->root, "/etc/systemd/system/", u, "") : NULL;
+            free(u);
+            if (!src || !dst) {
+                rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;
+                goto out;
+            }
+            if ((rc = place_service_file(ctx, src, dst, 0644)))
+                goto out;
+        }
+    }
 
     /* The switch: one rename. */
     if (!(cur = consign_asprintf(ctx, "%s/current", in->optdir)) ||
@@ -1014,8 +1134,10 @@ consign_install_commit(struct consign_ctx *ctx, struct consign_install *in,
     in->committed = 1;
 
     /* Then the service. */
-    if (!in->o.no_service)
+    if (!in->o.no_service) {
         service_start(ctx, in->name, had_current);
+        update_timer(ctx, in->root, in->name);
+    }
     drop_old_versions(ctx, in, vname, had_current ? prev : NULL);
 out:
     free(src);
@@ -1074,7 +1196,10 @@ consign_uninstall(struct consign_ctx *ctx, const char *root, const char *name, i
     struct consign_installed cur;
     char *optdir = NULL, *p = NULL;
     int lockfd = -1, rc;
-    const char *files[][2] = {{"/etc/systemd/system/", ".service"}, {"/etc/init.d/", ""}};
+    const char *files[][2] = {{"/etc/systemd/system/", ".service"},
+                              {"/etc/systemd/system/", "-update.timer"},
+                              {"/etc/systemd/system/", "-update.service"},
+                              {"/etc/init.d/", ""}};
     const char *purged[] = {"/etc/opt/", "/var/opt/"};
     size_t i;
 
@@ -1095,7 +1220,7 @@ consign_uninstall(struct consign_ctx *ctx, const char *root, const char *name, i
         goto out;
     if (!no_service)
         service_stop(ctx, name);
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         free(p);
         if (!(p = rooted(ctx, root, files[i][0], name, files[i][1]))) {
             rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;

@@ -533,12 +533,30 @@ parse_runtime(struct pstate *st, const struct ynode *root)
     return parse_files(st, n, "runtime", rt);
 }
 
+/* The updater asks the agent itself, never another host, and without TLS
+ * (nothing to trust on the loopback). */
+static int
+loopback_http_url(const char *u)
+{
+    static const char *const hosts[] = {"http://127.0.0.1", "http://[::1]", "http://localhost"};
+    size_t i, n;
+
+    if (strlen(u) > 512 || strpbrk(u, " \t\r\n\"'\\"))
+        return 0;
+    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        n = strlen(hosts[i]);
+        if (strncmp(u, hosts[i], n) == 0 && (u[n] == ':' || u[n] == '/' || u[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
 static int
 parse_service(struct pstate *st, const struct ynode *root)
 {
     static const char *const keys[] = {"name",         "description", "exec",        "user",
                                        "group",        "restart",     "restart_sec", "stop_timeout",
-                                       "options_file", NULL};
+                                       "options_file", "health_url",  "probation",   NULL};
     static const char *const restarts[] = {"on-failure", "always", "no", NULL};
     const struct ynode *n = map_get(root, "service");
     struct consign_product *p = st->p;
@@ -576,8 +594,15 @@ parse_service(struct pstate *st, const struct ynode *root)
     p->service.restart = (enum consign_restart)restart;
     if ((rc = get_uint(st, n, "service", "restart_sec", 3600, 5, &p->service.restart_sec, NULL)) ||
         (rc = get_uint(st, n, "service", "stop_timeout", 3600, 30, &p->service.stop_timeout_sec,
-                       NULL)))
+                       NULL)) ||
+        (rc = get_uint(st, n, "service", "probation", 86400, 120, &p->service.probation_sec, NULL)))
         return rc;
+    if ((rc = get_str(st, n, "service", "health_url", 0, NULL, &p->service.health_url)))
+        return rc;
+    if (p->service.health_url && !loopback_http_url(p->service.health_url))
+        return fail_at(st, line_of(n, "health_url"), "service.health_url",
+                       "must be an http:// URL on 127.0.0.1, [::1] or localhost, got '%.200s'",
+                       p->service.health_url);
     if (!(def = consign_asprintf(st->ctx, "/etc/opt/%s/start-agent.ini", p->name)))
         return CONSIGN_E_NOMEM;
     rc = get_str(st, n, "service", "options_file", 0, def, &raw);
@@ -918,6 +943,7 @@ consign_product_free(struct consign_product *p)
     free(p->service.user);
     free(p->service.group);
     free(p->service.options_file);
+    free(p->service.health_url);
     free(p->service.description);
     strv_free(p->dist.urls, p->dist.nurls);
     free(p->dist.channel);

@@ -12,8 +12,6 @@
 #include "consign/fileio.h"
 #include "consign/sfx_install.h"
 
-#define TOOL_BIN "consign-target"
-
 void
 consign_fpr_group(const char *fpr, char out[64])
 {
@@ -51,11 +49,15 @@ feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
     return consign_install_feed(ctx, user, p, n);
 }
 
-/* The stub's verified bytes, kept until the payload is in. */
+/* The stub's chunks are checked on the way; their bytes are not needed. */
 static int
-feed_tool(struct consign_ctx *ctx, void *user, const void *p, size_t n)
+feed_none(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
-    return consign_buf_append(ctx, user, p, n);
+    (void)ctx;
+    (void)user;
+    (void)p;
+    (void)n;
+    return 0;
 }
 
 /* Enough free space where /opt/NAME will live (or its nearest parent). */
@@ -112,11 +114,9 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     struct consign_install_opts io;
     struct consign_install *in = NULL;
     struct consign_conf existing = {0};
-    char g[64], rel[CONSIGN_NAME_MAX + 32], *confdir = NULL;
-    struct consign_buf stub;
-    int rc, upgrade, tool = -1;
+    char g[64], *confdir = NULL;
+    int rc, upgrade;
 
-    consign_buf_init(&stub, 16u << 20);
     consign_fpr_group(signer, g);
     if (strcmp(info->kind, CONSIGN_SFX_KIND_INSTALLER) != 0) {
         rc =
@@ -169,29 +169,19 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     io.no_wait = o->no_wait;
     consign_ui_sayf(ui, "%s %s %s%s%s ...\n", upgrade ? "Upgrading" : "Installing", info->name,
                     info->version, o->root ? " under " : "", o->root ? o->root : "");
-    snprintf(rel, sizeof(rel), "bin/%s-config", info->name);
-    /* One pass over the file: the stub's chunks into a scratch file (it
-     * becomes the installed tools), the payload's into staging; every chunk
-     * checked against the signed table before it is used. */
+    /* One pass over the file, every chunk checked against the signed table
+     * before it is used. The stub first (its bytes are not kept: the
+     * installed tools come in the payload), so the code that runs is
+     * checked before anything is written. */
     (void)fd;
-    /* The stub first, into memory: the code that runs is checked before
-     * anything is written. */
     if (h->stub_size > 16ULL << 20) {
         rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "the installer's stub is over 16 MiB");
         goto out;
     }
-    if ((rc = consign_sfx_stream_stub(ctx, s, feed_tool, &stub)) ||
-        (rc = consign_install_begin(ctx, &io, &in)) ||
-        (rc = consign_install_tmpfile(ctx, in, &tool)) ||
-        (rc = consign_write_all(ctx, tool, stub.data ? stub.data : "", stub.len, "installer tool")))
+    if ((rc = consign_sfx_stream_stub(ctx, s, feed_none, NULL)))
         goto out;
-    consign_buf_free(&stub);
-    if ((rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_install, in)) ||
-        (rc = consign_install_add_file(ctx, in, "bin/" TOOL_BIN, 0755, tool, 0, h->stub_size)) ||
-        (rc = consign_install_add_symlink(ctx, in, rel, TOOL_BIN)))
-        goto out;
-    snprintf(rel, sizeof(rel), "bin/%s-uninstall", info->name);
-    if ((rc = consign_install_add_symlink(ctx, in, rel, TOOL_BIN)) ||
+    if ((rc = consign_install_begin(ctx, &io, &in)) ||
+        (rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_install, in)) ||
         (rc = consign_install_commit(ctx, in, answers)))
         goto out;
     if (o->save_response && (rc = consign_answers_save(ctx, o->save_response, answers)))
@@ -206,9 +196,6 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
                     info->name, info->version, info->name, info->name, info->name, info->name,
                     info->name, info->name, info->name, info->name);
 out:
-    consign_buf_free(&stub);
-    if (tool >= 0)
-        close(tool);
     consign_install_free(in);
     consign_conf_free(&existing);
     free(confdir);

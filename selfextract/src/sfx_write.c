@@ -184,18 +184,21 @@ add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_t
 {
     const char *name = pkg->product->name;
     char opt[NAME_BUF], etc[NAME_BUF], unit[NAME_BUF], initd[NAME_BUF];
+    char upd[NAME_BUF], timer[NAME_BUF];
     size_t i;
     int rc = 0;
 
     snprintf(opt, sizeof(opt), "/opt/%s", name);
     snprintf(etc, sizeof(etc), "/etc/opt/%s", name);
     snprintf(unit, sizeof(unit), "/lib/systemd/system/%s.service", name);
+    snprintf(upd, sizeof(upd), "/lib/systemd/system/%s-update.service", name);
+    snprintf(timer, sizeof(timer), "/lib/systemd/system/%s-update.timer", name);
     snprintf(initd, sizeof(initd), "/etc/init.d/%s", name);
     for (i = 0; !rc && i < pkg->nentries; i++) {
         const struct consign_pkg_entry *e = &pkg->entries[i];
         const char *rel = e->path + 1;
         if (!under(e->path, opt) && !under(e->path, etc) && strcmp(e->path, unit) != 0 &&
-            strcmp(e->path, initd) != 0)
+            strcmp(e->path, upd) != 0 && strcmp(e->path, timer) != 0 && strcmp(e->path, initd) != 0)
             continue;
         st->entries++;
         switch (e->type) {
@@ -245,6 +248,12 @@ payload_from_product(struct consign_ctx *ctx, struct job *j, struct out *o, stru
         po.format = CONSIGN_PKG_DEB;
         po.kind = kinds[k];
         po.launcher_path = j->o->launcher_path;
+        po.tool_path = j->o->tool_path;
+        po.installer = 1;
+        po.update_conf = j->o->update_conf;
+        po.update_conf_len = j->o->update_conf_len;
+        po.update_root = j->o->update_root;
+        po.update_root_len = j->o->update_root_len;
         if (kinds[k] == CONSIGN_PKG_RUNTIME && !j->product->runtime.name)
             continue;
         if ((rc = consign_pkg_new(ctx, j->product, &po, &pkg)) || (rc = add_pkg(ctx, pkg, w, st)))

@@ -1,11 +1,8 @@
-/* The .bin stub, and the on-target tool it becomes once installed.
- *
- * One static program, three names:
- *   NAME-V.bin        verify, show the EULA, ask, install or upgrade (docs/sfx-stub.md)
- *   NAME-config       show or change the settings of an installed agent
- *   NAME-uninstall    remove the agent (keeps /var/opt/NAME unless --purge)
- * The install itself is the install core's (consign/install.h); this file
- * only talks to the user. */
+/* The .bin stub: verify, show the EULA, ask, install or upgrade; or
+ * --uninstall (docs/sfx-stub.md). The installed tools (NAME-config,
+ * NAME-update, NAME-uninstall) are another program, agenttools/, shipped in
+ * the payload. The install itself is the install core's (consign/install.h);
+ * this file only talks to the user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,11 +28,6 @@
 #include "consign/sfx_install.h"
 #include "consign/ui.h"
 #include "consign/tar.h"
-
-#define TOOL_BIN    "consign-target"
-#define LINE_MAX_IN 4096
-
-enum mode { MODE_INSTALL, MODE_CONFIG, MODE_UNINSTALL };
 
 struct opts {
     int help, info, list, check, noexec, keep, uninstall, purge, accept_eula, quiet, yes;
@@ -251,24 +243,6 @@ open_self(const char *argv0)
     if (fd < 0 && argv0 && strchr(argv0, '/'))
         fd = open(argv0, O_RDONLY | O_CLOEXEC);
     return fd;
-}
-
-/* The install root of an installed tool: the part of its path before
- * /opt/NAME/versions/. */
-static char *
-root_of_self(const char *name)
-{
-    char exe[PATH_MAX], pat[CONSIGN_NAME_MAX + 32], *at;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-    if (n <= 0)
-        return strdup("");
-    exe[n] = '\0';
-    snprintf(pat, sizeof(pat), "/opt/%s/versions/", name);
-    if (!(at = strstr(exe, pat)))
-        return strdup("");
-    *at = '\0';
-    return strdup(exe);
 }
 
 /* ---- option parsing -------------------------------------------------------- */
@@ -646,104 +620,12 @@ run_uninstall(struct consign_ctx *ctx, const char *name, const char *root, int p
     return 0;
 }
 
-static int
-run_config(struct consign_ctx *ctx, const char *name, const char *root, int argc, char **argv)
-{
-    struct consign_conf c = {0};
-    char *confdir = NULL;
-    int rc = 0, i, changed = 0;
-
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        printf("Usage: %s [--root DIR] show | set KEY=VALUE... | unset KEY... | interactive\n"
-               "Keys: token, proxy_pac_url, proxy_host, proxy_port, proxy_user, proxy_password,\n"
-               "auto_update (yes|no), channel, server_url.\n",
-               prog);
-        return argc < 1 ? 2 : 0;
-    }
-    if (!(confdir = consign_asprintf(ctx, "%s/var/opt/%s/conf", root ? root : "", name)) ||
-        (rc = consign_conf_load(ctx, confdir, &c))) {
-        rc = fail(ctx, rc ? rc : CONSIGN_E_NOMEM, NULL);
-        goto out;
-    }
-    if (strcmp(argv[0], "show") == 0) {
-        size_t k;
-        for (k = 0; k < c.n; k++)
-            printf("%s=%s\n", c.items[k].key,
-                   consign_conf_is_secret(c.items[k].key) ? "********" : c.items[k].value);
-    } else if (strcmp(argv[0], "set") == 0 || strcmp(argv[0], "unset") == 0) {
-        int set = argv[0][0] == 's';
-        if (argc < 2) {
-            rc = usage_error("%s needs at least one %s", argv[0], set ? "KEY=VALUE" : "KEY");
-            goto out;
-        }
-        for (i = 1; i < argc; i++) {
-            char *eq = set ? strchr(argv[i], '=') : NULL;
-            if (set && !eq) {
-                rc = usage_error("'%s' is not KEY=VALUE", argv[i]);
-                goto out;
-            }
-            if (eq)
-                *eq = '\0';
-            if ((rc = consign_conf_set(ctx, &c, argv[i], eq ? eq + 1 : NULL))) {
-                rc = fail(ctx, rc, NULL);
-                goto out;
-            }
-        }
-        changed = 1;
-    } else if (strcmp(argv[0], "interactive") == 0) {
-        struct consign_conf answers = {0};
-        size_t k;
-        if ((rc = consign_answers_prompt(ctx, &ui, 0, 1, 1, &c, &answers)) == 0)
-            for (k = 0; !rc && k < answers.n; k++)
-                rc = consign_conf_set(ctx, &c, answers.items[k].key, answers.items[k].value);
-        consign_conf_free(&answers);
-        if (rc) {
-            rc = fail(ctx, rc, NULL);
-            goto out;
-        }
-        changed = 1;
-    } else {
-        rc = usage_error("unknown command '%s'", argv[0]);
-        goto out;
-    }
-    if (changed) {
-        if (!root && geteuid() != 0) {
-            fprintf(stderr, "%s: error: run as root to change the settings\n", prog);
-            rc = 1;
-            goto out;
-        }
-        if ((rc = consign_conf_save(ctx, confdir, &c))) {
-            rc = fail(ctx, rc, NULL);
-            goto out;
-        }
-        say("Saved. Restart the service to apply: systemctl restart %s\n", name);
-    }
-out:
-    consign_conf_free(&c);
-    free(confdir);
-    return rc;
-}
-
-static int
-ends_with(const char *s, const char *suffix, size_t *stem)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-
-    if (n <= m || strcmp(s + n - m, suffix) != 0)
-        return 0;
-    *stem = n - m;
-    return 1;
-}
-
 int
 main(int argc, char **argv)
 {
     struct consign_ctx ctx;
     struct opts o;
     const char *base = argc > 0 && argv[0] ? argv[0] : "installer";
-    char name[CONSIGN_NAME_MAX + 1];
-    enum mode mode = MODE_INSTALL;
-    size_t stem;
     int rc, fd;
 
     catch_crashes();
@@ -753,59 +635,6 @@ main(int argc, char **argv)
     interactive_in = isatty(0);
     consign_ctx_init(&ctx, log_stderr, NULL);
     consign_ui_tty(&ui, 0);
-    if (ends_with(base, "-config", &stem))
-        mode = MODE_CONFIG;
-    else if (ends_with(base, "-uninstall", &stem))
-        mode = MODE_UNINSTALL;
-    if (mode != MODE_INSTALL) {
-        const char *root = getenv("CONSIGN_ROOT");
-        char *self_root = NULL;
-        int first = 1;
-        if (stem > CONSIGN_NAME_MAX)
-            return usage_error("cannot tell the product from my name");
-        memcpy(name, base, stem);
-        name[stem] = '\0';
-        if (!consign_install_name_ok(name))
-            return usage_error("cannot tell the product from my name");
-        /* Tools take --root first, then their command. */
-        while (first < argc && strncmp(argv[first], "--root", 6) == 0) {
-            const char *v = NULL;
-            int t = take(argc, argv, &first, "--root", &v);
-            if (t <= 0)
-                return usage_error("--root needs a value");
-            root = v;
-            first++;
-        }
-        if (!root || !root[0]) {
-            self_root = root_of_self(name);
-            root = self_root && self_root[0] ? self_root : NULL;
-        }
-        if (mode == MODE_CONFIG)
-            rc = run_config(&ctx, name, root, argc - first, argv + first);
-        else {
-            int purge = 0, i;
-            for (i = first; i < argc; i++) {
-                if (strcmp(argv[i], "--purge") == 0)
-                    purge = 1;
-                else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
-                    quiet = 1;
-                else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
-                    ;
-                else if (strcmp(argv[i], "--help") == 0) {
-                    printf("Usage: %s [--root DIR] [--purge] [--quiet]\n", prog);
-                    free(self_root);
-                    return 0;
-                } else {
-                    free(self_root);
-                    return usage_error("unknown argument '%s'", argv[i]);
-                }
-            }
-            rc = run_uninstall(&ctx, name, root, purge);
-        }
-        free(self_root);
-        return rc;
-    }
-
     memset(&o, 0, sizeof(o));
     if ((rc = parse(argc, argv, &o)))
         return rc;

@@ -135,9 +135,14 @@ dpkg-deb --contents "$A100" >"$T/contents"
 check "data.tar: every entry owned by root/root" \
     test "$(awk '$2 != "root/root"' "$T/contents" | wc -l)" -eq 0
 check "data.tar: entries start with ./, directories end with /" \
-    test "$(awk '$NF !~ /^\.\// || ($1 ~ /^d/ && $NF !~ /\/$/)' "$T/contents" | wc -l)" -eq 0
+    test "$(awk '{ p = ($1 ~ /^l/) ? $(NF - 2) : $NF }
+                 p !~ /^\.\// || ($1 ~ /^d/ && p !~ /\/$/)' "$T/contents" | wc -l)" -eq 0
 check_out "data.tar: the launcher 0755" \
     "^-rwxr-xr-x root/root .* \./opt/$NAME/bin/$NAME-launch$" cat "$T/contents"
+check_out "data.tar: the settings tool 0755" \
+    "^-rwxr-xr-x root/root .* \./opt/$NAME/bin/consign-config$" cat "$T/contents"
+check_out "data.tar: /opt/NAME/NAME-config links to it" \
+    "^lrwxrwxrwx root/root .* \./opt/$NAME/$NAME-config -> bin/$NAME-config$" cat "$T/contents"
 check_out "data.tar: the jar 0644" "^-rw-r--r-- root/root .* \./opt/$NAME/lib/agent\.jar$" \
     cat "$T/contents"
 check_out "data.tar: the systemd unit" "\./lib/systemd/system/$NAME\.service$" cat "$T/contents"

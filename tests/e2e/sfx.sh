@@ -350,7 +350,11 @@ check "conf/ and logs/ are 0750" bash -c \
     "test \"\$(stat -c %a '$R/var/opt/$NAME/conf') \$(stat -c %a '$R/var/opt/$NAME/logs')\" = '750 750'"
 check "trusted-keys: the signer's fingerprint" grep -qx "$K1" "$R/var/opt/$NAME/conf/trusted-keys"
 check "the launcher (--root R --print) and java -version run from R" runs "$R"
-check "the installed tool is the stub itself" cmp "$STUB" "$R/opt/$NAME/bin/consign-target"
+check "the installed tools are the agent tool (not the stub)" \
+    cmp "$BUILD/agenttools/consign-target" "$R/opt/$NAME/bin/consign-target"
+check "/opt/NAME/{NAME-config,NAME-update,NAME-uninstall,uninstall} link to it" bash -c \
+    "for t in $NAME-config $NAME-update $NAME-uninstall uninstall; do
+       cmp '$BUILD/agenttools/consign-target' '$R/opt/$NAME/'\$t || exit 1; done"
 check "the agent's jar is the one built" cmp "$EXAMPLE_AGENT_BUILD/agent.jar" "$R/opt/$NAME/lib/agent.jar"
 check "--save-response: 0600, accept_eula=yes, the token" bash -c \
     "test \"\$(stat -c %a '$T/response')\" = 600 && grep -qx accept_eula=yes '$T/response' &&

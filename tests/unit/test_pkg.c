@@ -90,7 +90,7 @@ make(struct consign_product *p, enum consign_pkg_format f, enum consign_pkg_kind
 {
     struct consign_ctx ctx;
     struct consign_pkg *pkg = NULL;
-    struct consign_pkg_opts o = {f, k, CONSIGN_COMPRESS_XZ, NULL};
+    struct consign_pkg_opts o = {.format = f, .kind = k, .compress = CONSIGN_COMPRESS_XZ};
     char launcher[128];
 
     snprintf(launcher, sizeof(launcher), "%s/launch", dir);
@@ -216,8 +216,10 @@ test_clash_and_errors(void **state)
     struct consign_product *p;
     struct consign_pkg *pkg = NULL;
     struct consign_ctx ctx;
-    struct consign_pkg_opts o = {CONSIGN_PKG_DEB, CONSIGN_PKG_AGENT, CONSIGN_COMPRESS_XZ,
-                                 "/nonexistent/launcher"};
+    struct consign_pkg_opts o = {.format = CONSIGN_PKG_DEB,
+                                 .kind = CONSIGN_PKG_AGENT,
+                                 .compress = CONSIGN_COMPRESS_XZ,
+                                 .launcher_path = "/nonexistent/launcher"};
     struct consign_buf b;
 
     (void)state;

@@ -14,6 +14,13 @@
  *   url=https://dl.example.com/agent     a TUF repository; repeated: mirrors, in order
  *   signer=40 HEX                a release key the .bin must be signed by; repeated
  *   pin=sha256//BASE64[;sha256//BASE64]  optional: the repository servers' public keys
+ *   health_url=http://127.0.0.1:PORT/PATH  optional (the updater's update.conf): the
+ *                                agent's health check while a new version is on probation
+ *   probation=SECONDS            optional: how long it has to pass it (1..86400, default 120)
+ *
+ * The same format is the installed updater's configuration,
+ * /opt/NAME/lib/consign/update.conf (CONSIGN_UPDATECONF_FILE), written by
+ * `consign sfx build` beside the TUF root it trusts (root.json).
  *
  * The bootstrap checks its own signature before it reads any of this. */
 #ifndef CONSIGN_BOOTCONF_H
@@ -38,8 +45,13 @@ struct consign_bootconf {
     size_t n_urls;
     char *signers[CONSIGN_BOOTCONF_SIGNERS]; /* 40 upper-case hex digits */
     size_t n_signers;
-    char *pin; /* libcurl's pinned public key form, or NULL */
+    char *pin;               /* libcurl's pinned public key form, or NULL */
+    char *health_url;        /* http:// on the loopback, or NULL */
+    unsigned long probation; /* seconds; 120 when not given */
 };
+
+#define CONSIGN_UPDATECONF_FILE "lib/consign/update.conf" /* under /opt/NAME */
+#define CONSIGN_UPDATEROOT_FILE "lib/consign/root.json"
 
 /* Parse len bytes (need not end with a NUL). Strict: format=1 first, known
  * keys only, name and channel once, at least one url (https://, or http://

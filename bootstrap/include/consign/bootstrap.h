@@ -33,6 +33,15 @@ struct consign_bootstrap_build_opts {
     const char *pin;
 };
 
+/* The configuration text (consign/bootconf.h) and the checked TUF root
+ * (*root: malloc'ed) of a bootstrap, or with for_updater of an installed
+ * updater (adds the product's health_url and probation): the .bin's
+ * /opt/NAME/lib/consign/update.conf and root.json. program_path is not used. */
+struct consign_buf;
+int consign_bootstrap_make_conf(struct consign_ctx *ctx, const struct consign_product *product,
+                                const struct consign_bootstrap_build_opts *o, int for_updater,
+                                struct consign_buf *text, char **root, size_t *root_len);
+
 /* Write out (mode 0755, atomically) and out.asc. SOURCE_DATE_EPOCH makes
  * both reproducible. */
 int consign_bootstrap_build(struct consign_ctx *ctx, const struct consign_product *product,

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "consign/error.h"
+#include "consign/install.h"
 #include "consign/net.h"
 #include "consign/tuf.h"
 
@@ -64,5 +65,25 @@ int consign_release_download(struct consign_ctx *ctx, struct consign_release_cli
                              void (*progress)(void *user, unsigned long long done,
                                               unsigned long long total),
                              void *progress_user);
+
+/* The network handle for a product's repository, from the settings an
+ * install keeps (consign/install.h keys): proxy_pac_url (the PAC file is
+ * fetched, evaluated for the first URL, and its first PROXY or DIRECT
+ * used), else proxy_host/proxy_port, with proxy_user/proxy_password for
+ * either; else the environment's https_proxy unless no_proxy is set. */
+struct consign_release_net {
+    const char *ca_bundle;   /* an extra CA bundle for the repository, or NULL */
+    const char *const *urls; /* the repository URLs (http:// allowed only if listed) */
+    size_t n_urls;
+    const char *pin; /* the servers' public key pin, or NULL */
+    int no_proxy;    /* no proxy at all, whatever the environment says */
+};
+int consign_release_net_new(struct consign_ctx *ctx, const struct consign_release_net *o,
+                            const struct consign_conf *settings, struct consign_net **out);
+
+/* Only one install, bootstrap or update of a product at a time: an
+ * exclusive flock on UPDIR/.lock (UPDIR = /var/opt/NAME/update), made
+ * 0755/0600 if missing. CONSIGN_E_LOCKED when it is held. */
+int consign_release_lock(struct consign_ctx *ctx, const char *updir, int *fd_out);
 
 #endif

@@ -38,8 +38,9 @@ extern "C" {
     X(CONSIGN_E_EXEC, 1, "could not run a program")                                                \
     X(CONSIGN_E_INTERNAL, 1, "internal error")                                                     \
     X(CONSIGN_E_ROLLBACK, 1, "older than the trusted version")                                     \
-    X(CONSIGN_E_MISMATCH, 1, "does not match the trusted metadata")                               \
-    X(CONSIGN_E_CANCELLED, 1, "cancelled")
+    X(CONSIGN_E_MISMATCH, 1, "does not match the trusted metadata")                                \
+    X(CONSIGN_E_CANCELLED, 1, "cancelled")                                                         \
+    X(CONSIGN_E_UNHEALTHY, 1, "the new version failed its health check")
 
 enum consign_code {
     CONSIGN_OK = 0,

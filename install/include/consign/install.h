@@ -8,11 +8,13 @@
  *   ROOT/opt/NAME/current          -> versions/V, switched by one rename
  *   ROOT/opt/NAME/{bin,lib,jre,…}  -> current/… (created once, stable paths)
  *   ROOT/opt/NAME/NAME-config      -> current/bin/NAME-config
- *   ROOT/opt/NAME/NAME-uninstall   -> current/bin/NAME-uninstall
+ *   ROOT/opt/NAME/NAME-update      -> current/bin/NAME-update
+ *   ROOT/opt/NAME/NAME-uninstall   -> current/bin/NAME-uninstall (and ROOT/opt/NAME/uninstall)
  *   ROOT/etc/opt/NAME/…            configuration, kept across upgrades
  *   ROOT/var/opt/NAME/conf/        agent.conf (0640), secrets.conf (0600)
  *   ROOT/var/opt/NAME/logs/        the agent's logs
  *   ROOT/var/opt/NAME/conf/trusted-keys   fingerprints allowed to sign upgrades
+ *   ROOT/var/opt/NAME/update/      the updater's TUF metadata, downloads, state
  *
  * An install or upgrade extracts the payload (a tar stream) into a staging
  * directory beside the versions, fsyncs it, renames it into versions/V and
@@ -60,6 +62,9 @@ int consign_conf_set_removal(struct consign_ctx *ctx, struct consign_conf *c, co
 int consign_conf_load(struct consign_ctx *ctx, const char *confdir, struct consign_conf *out);
 /* Write both files atomically, each created with its final mode. */
 int consign_conf_save(struct consign_ctx *ctx, const char *confdir, const struct consign_conf *c);
+/* Give c a random agent_id (128 bits, hex) unless it has one: each
+ * install's identity, e.g. its place in a staged rollout. */
+int consign_conf_ensure_id(struct consign_ctx *ctx, struct consign_conf *c);
 /* Wipes secret values, frees everything; the struct may be reused. Accepts NULL. */
 void consign_conf_free(struct consign_conf *c);
 
@@ -121,6 +126,18 @@ int consign_install_commit(struct consign_ctx *ctx, struct consign_install *in,
  * the directories a first install made, so the root is as it was), unlock,
  * free. */
 void consign_install_free(struct consign_install *in);
+
+/* Point `current` at versions/VERSION (already installed: the one before
+ * an update, kept for this) with one rename, under the install lock, then
+ * restart the service unless no_service or root is a sandbox. The
+ * updater's rollback. */
+int consign_install_switch(struct consign_ctx *ctx, const char *root, const char *name,
+                           const char *version, int no_service);
+/* Restart the service (the real system only; nothing in a sandbox). */
+void consign_install_restart(struct consign_ctx *ctx, const char *root, const char *name);
+/* Enable or disable the updater's timer as the auto_update setting says
+ * (systemd on the real system only; nothing otherwise). */
+void consign_install_service_apply(struct consign_ctx *ctx, const char *root, const char *name);
 
 /* Stop and disable the service, remove /opt/NAME and the service files; with
  * purge also /etc/opt/NAME and /var/opt/NAME. no_service as above. */

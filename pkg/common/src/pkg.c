@@ -160,6 +160,53 @@ add_data(struct builder *b, const char *path, const void *data, size_t len, unsi
     return 0;
 }
 
+/* A generated symlink, dated like the build. */
+static int
+add_link(struct builder *b, const char *path, const char *target)
+{
+    struct consign_pkg_entry *e = add_entry(b, path, CONSIGN_PKG_SYMLINK);
+
+    if (!e || !(e->link = consign_strdup(b->ctx, target)))
+        return b->ctx->err_code ? b->ctx->err_code : CONSIGN_E_NOMEM;
+    e->mode = 0777;
+    e->size = strlen(target);
+    return 0;
+}
+
+/* The agent tool and its names: for a .bin bin/consign-target with
+ * bin/NAME-config, NAME-update and NAME-uninstall (the install core links
+ * them at the top of /opt/NAME); for a package the config-only build
+ * bin/consign-config, bin/NAME-config and /opt/NAME/NAME-config. */
+static int
+add_tools(struct builder *b)
+{
+    const struct consign_pkg_opts *o = &b->pkg->opts;
+    const char *name = b->pkg->product->name;
+    static const char *const names[] = {"config", "update", "uninstall"};
+    char dst[CONSIGN_PATH_MAX], target[CONSIGN_PATH_MAX];
+    size_t i;
+    int rc;
+
+    const char *file = o->installer ? "consign-target" : "consign-config";
+
+    snprintf(dst, sizeof(dst), "/opt/%s/bin/%s", name, file);
+    if ((rc = walk(b, o->tool_path, dst, NULL, 0)))
+        return rc;
+    b->pkg->entries[b->pkg->nentries - 1].mode = 0755;
+    for (i = 0; i < (o->installer ? 3u : 1u); i++) {
+        snprintf(dst, sizeof(dst), "/opt/%s/bin/%s-%s", name, name, names[i]);
+        if ((rc = add_link(b, dst, file)))
+            return rc;
+    }
+    if (!o->installer) {
+        snprintf(dst, sizeof(dst), "/opt/%s/%s-config", name, name);
+        snprintf(target, sizeof(target), "bin/%s-config", name);
+        if ((rc = add_link(b, dst, target)))
+            return rc;
+    }
+    return 0;
+}
+
 __attribute__((format(printf, 6, 7))) static int
 add_text(struct builder *b, struct consign_buf *text, unsigned mode, int config, int gzip,
          const char *fmt, ...)
@@ -328,6 +375,27 @@ add_generated(struct builder *b)
         if ((rc = consign_product_launch_conf(b->ctx, p, &t)) ||
             (rc = add_text(b, &t, 0644, 0, 0, "/opt/%s/lib/consign/launch.conf", name)))
             goto out;
+        if (pkg->opts.tool_path && (rc = add_tools(b)))
+            goto out;
+        if (pkg->opts.installer && pkg->opts.update_conf) {
+            char path[CONSIGN_PATH_MAX];
+            snprintf(path, sizeof(path), "/opt/%s/lib/consign/update.conf", name);
+            if ((rc = add_data(b, path, pkg->opts.update_conf, pkg->opts.update_conf_len, 0644, 0)))
+                goto out;
+            snprintf(path, sizeof(path), "/opt/%s/lib/consign/root.json", name);
+            if ((rc = add_data(b, path, pkg->opts.update_root, pkg->opts.update_root_len, 0644, 0)))
+                goto out;
+            consign_buf_reset(&t);
+            if ((rc = consign__pkg_update_unit_text(b->ctx, p, &t)) ||
+                (rc = add_text(b, &t, 0644, 0, 0, "%s/%s-update.service",
+                               consign__pkg_unit_dir(pkg->opts.format), name)))
+                goto out;
+            consign_buf_reset(&t);
+            if ((rc = consign__pkg_update_timer_text(b->ctx, p, &t)) ||
+                (rc = add_text(b, &t, 0644, 0, 0, "%s/%s-update.timer",
+                               consign__pkg_unit_dir(pkg->opts.format), name)))
+                goto out;
+        }
         consign_buf_reset(&t);
         if ((rc = consign__pkg_unit_text(b->ctx, p, &t)) ||
             (rc = add_text(b, &t, 0644, 0, 0, "%s/%s.service",

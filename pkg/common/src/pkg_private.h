@@ -10,6 +10,10 @@ const char *consign__pkg_initd_dir(enum consign_pkg_format f);
 
 int consign__pkg_unit_text(struct consign_ctx *ctx, const struct consign_product *p,
                            struct consign_buf *out);
+int consign__pkg_update_unit_text(struct consign_ctx *ctx, const struct consign_product *p,
+                                  struct consign_buf *out);
+int consign__pkg_update_timer_text(struct consign_ctx *ctx, const struct consign_product *p,
+                                   struct consign_buf *out);
 int consign__pkg_initscript_text(struct consign_ctx *ctx, const struct consign_product *p,
                                  struct consign_buf *out);
 /* Fills pkg->scripts for the agent package (the runtime has none). */

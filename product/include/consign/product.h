@@ -82,6 +82,11 @@ struct consign_product {
         unsigned long stop_timeout_sec;
         char *options_file; /* runtime options, one per line */
         char *description;
+        /* Health check an updated version must pass while on probation:
+         * an http:// URL on the loopback answering 2xx, or NULL (then the
+         * service manager's "running" is the check). */
+        char *health_url;
+        unsigned long probation_sec; /* how long a new version has to pass it */
     } service;
 
     struct {

@@ -116,6 +116,13 @@ struct consign_product;
 struct consign_sfx_build_opts {
     const char *stub_path;     /* the static stub to put first */
     const char *launcher_path; /* the static launcher shipped as NAME-launch */
+    const char *tool_path;     /* the static agent tool (NAME-config, -update, -uninstall) */
+    /* The updater's update.conf and TUF root (consign_bootstrap_make_conf),
+     * or NULL: an install that does not update itself. */
+    const char *update_conf;
+    size_t update_conf_len;
+    const char *update_root;
+    size_t update_root_len;
     const char *keydir;
     const struct consign_secret *passphrase;
     int level;   /* zstd level, 1..19; 0: 19 */

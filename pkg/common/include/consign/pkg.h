@@ -63,6 +63,20 @@ struct consign_pkg_opts {
     enum consign_pkg_kind kind;
     enum consign_pkg_compress compress;
     const char *launcher_path; /* agent only: the static launcher to ship as NAME-launch */
+    /* agent only: the static agent tool: for a .bin consign-target, shipped
+     * as /opt/NAME/bin/consign-target with bin/NAME-config, NAME-update and
+     * NAME-uninstall; for a package consign-config (NAME-config only),
+     * shipped as bin/consign-config with bin/NAME-config and
+     * /opt/NAME/NAME-config. NULL: none. */
+    const char *tool_path;
+    int installer; /* the payload of a .bin, not a .deb or .rpm */
+    /* installer only: the updater's configuration and TUF root
+     * (/opt/NAME/lib/consign/update.conf, root.json) and its systemd timer;
+     * NULL: an install that does not update itself. */
+    const char *update_conf;
+    size_t update_conf_len;
+    const char *update_root;
+    size_t update_root_len;
 };
 
 struct consign_pkg {

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# End to end: an installed agent updates itself (NAME-update) from a TUF
+# repository served by nginx over TLS, with the real example agent (Java,
+# jlink runtime) answering its health check.
+#
+#  1. build: release key, TUF repository, four .bins of the example agent
+#     (1.0.0, 1.1.0, 1.2.0 whose agent cannot start, 1.2.1), each carrying
+#     update.conf and the TUF root; nginx over TLS with a test CA
+#  2. install 1.0.0 from the .bin into a sandbox root; the tools and the
+#     updater's timer are in place; the agent runs (a supervisor loop plays
+#     the service manager) and answers /health
+#  3. check with nothing newer: up to date; publish 1.1.0 at rollout 0%:
+#     not yet for this agent, apply changes nothing; --now applies it
+#  4. publish 1.2.0 (its agent does not start): apply installs it, the
+#     health check fails, 1.1.0 runs again by itself, the failure is
+#     recorded, and 1.2.0 is not tried again
+#  5. publish 1.2.1: applied; status; manual rollback to 1.1.0 and forward
+#  6. a kill -9 during probation is settled by the next run
+#  7. auto-update off: --auto makes no request at all
+#  8. the token never reaches a log or a file other than secrets.conf;
+#     uninstall keeps conf and logs, --purge removes them
+#
+# Usage: update.sh BUILD_DIR SOURCE_DIR. Root, nginx, openssl, gpg, the
+# example agent (CONSIGN_BUILD_EXAMPLES).
+set -euo pipefail
+
+# shellcheck source=tests/lib/testlib.sh
+. "$(dirname "$0")/../lib/testlib.sh"
+# shellcheck source=tests/lib/httpd.sh
+. "$(dirname "$0")/../lib/httpd.sh"
+e2e_args "$@"
+T=$(mktemp -d /tmp/consign-upd.XXXXXX)
+chmod 0711 "$T"
+SUP=
+cleanup() {
+    touch "$T/stop" 2>/dev/null || true
+    if [ -n "$SUP" ]; then
+        kill "$SUP" 2>/dev/null || true
+        [ -f "$T/agent.pid" ] && kill "$(cat "$T/agent.pid")" 2>/dev/null || true
+        wait "$SUP" 2>/dev/null || true
+    fi
+    httpd_stop
+    remove_scratch
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+unset SOURCE_DATE_EPOCH
+
+AGENT=${EXAMPLE_AGENT_BUILD:-$BUILD/examples/agent}
+[ -f "$AGENT/agent.jar" ] && [ -x "$AGENT/runtime/bin/java" ] ||
+    die "the example agent is not built ($AGENT)"
+NAME=example-agent
+
+free_port() {
+    local p hex
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        hex=$(printf '%04X' "$p")
+        awk -v p=":$hex" 'substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
+    done
+    echo "$p"
+}
+HP=$(free_port)
+
+# run DESC-PREFIX CMD...: exit code in $rc, output in $T/last.{out,err}.
+run() {
+    rc=0
+    "$@" >"$T/last.out" 2>"$T/last.err" </dev/null || rc=$?
+}
+expect() { # DESC WANT [REGEX on stdout+stderr]
+    local desc=$1 want=$2 re=${3:-}
+    if [ "$rc" -eq "$want" ] && { [ -z "$re" ] || cat "$T/last.out" "$T/last.err" | grep -Eq -- "$re"; }; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc (want $want${re:+, output matching $re})" \
+            "$(tail -n 8 "$T/last.err" "$T/last.out" 2>/dev/null)"
+    fi
+}
+
+# =============================================================================
+echo "# 1. build"
+K=$T/keys
+"$CONSIGN" -q keys generate --keydir "$K" --algo ed25519 --name "update e2e" \
+    --email e2e@example.com >"$T/keygen.log" 2>&1 || die "keys generate" "$(cat "$T/keygen.log")"
+"$CONSIGN" -q update init --keydir "$K" --repo "$T/www/repo" >"$T/init.log" 2>&1 ||
+    die "update init" "$(cat "$T/init.log")"
+mkdir -p "$T/pki"
+(
+    cd "$T/pki"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=consign update test CA" -keyout ca.key -out ca.pem \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+        -keyout srv.key -out srv.csr
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+        >srv.ext
+    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile srv.ext -out srv.pem
+) >"$T/pki.log" 2>&1 || die "openssl: a test CA" "$(tail -n 5 "$T/pki.log")"
+CA=$T/pki/ca.pem
+HTTPD_TLS_CERT=$T/pki/srv.pem HTTPD_TLS_KEY=$T/pki/srv.key httpd_start "$T/www" ||
+    die "nginx over TLS"
+U=$HTTPD_URL
+echo "# nginx: $U; the agent's health check: 127.0.0.1:$HP"
+
+mkproduct() { # VERSION MAIN_CLASS
+    mkdir -p "$T/p$1"
+    cp "$SRC/examples/agent/start-agent.ini" "$SRC/examples/agent/EULA.txt" "$T/p$1/"
+    cat >"$T/p$1/product.yaml" <<EOF
+consign: 1
+name: $NAME
+version: $1
+summary: Example agent (update test)
+description: The example agent, for the update test.
+maintainer: T <t@example.com>
+license: Apache-2.0
+architecture: amd64
+agent:
+  files:
+    - src: $AGENT/agent.jar
+      dst: /opt/$NAME/lib/agent.jar
+      mode: 0644
+    - src: start-agent.ini
+      dst: /etc/opt/$NAME/start-agent.ini
+      config: true
+runtime:
+  package: $NAME-jre
+  files:
+    - src: $AGENT/runtime
+      dst: /opt/$NAME/jre
+service:
+  exec:
+    - /opt/$NAME/jre/bin/java
+    - -Dagent.name=$NAME
+    - -Dagent.health.port=$HP
+    - -Dagent.heartbeat.ms=500
+    - -cp
+    - "{root}/opt/$NAME/lib/agent.jar"
+    - $2
+  health_url: http://127.0.0.1:$HP/health
+  probation: 30
+settings:
+  token: required
+  proxy: true
+  auto_update: true
+distribution:
+  url: $U/repo
+  channel: stable
+EOF
+    "$CONSIGN" -q sfx build --product "$T/p$1/product.yaml" --keydir "$K" --level 1 \
+        --out "$T/$NAME-$1.bin" >"$T/sfx$1.log" 2>&1 || die "sfx build $1" "$(cat "$T/sfx$1.log")"
+}
+mkproduct 1.0.0 com.example.agent.Agent
+mkproduct 1.1.0 com.example.agent.Agent
+mkproduct 1.2.0 com.example.agent.NoSuchClass # exits at once: never healthy
+mkproduct 1.2.1 com.example.agent.Agent
+publish() { # VERSION [ARGS...]
+    local v=$1
+    shift
+    "$CONSIGN" -q update publish --keydir "$K" --repo "$T/www/repo" \
+        --product "$T/p$v/product.yaml" "$@" amd64="$T/$NAME-$v.bin" >"$T/pub$v.log" 2>&1 ||
+        die "update publish $v" "$(cat "$T/pub$v.log")"
+}
+publish 1.0.0
+ok "built four .bins with the updater's configuration; 1.0.0 published"
+
+# =============================================================================
+echo "# 2. install 1.0.0"
+R=$T/root
+TOKEN=tok-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$TOKEN" >"$T/token"
+chmod 600 "$T/token"
+run "$T/$NAME-1.0.0.bin" --root "$R" --accept-eula --token-file "$T/token" --quiet
+expect "install 1.0.0 from the .bin (exit 0)" 0
+UPD=$R/opt/$NAME/$NAME-update
+check "update.conf and root.json in the version, update.conf names the repository" \
+    grep -qx "url=$U/repo" "$R/opt/$NAME/current/lib/consign/update.conf"
+check "update.conf carries the health check and the probation" bash -c \
+    "grep -qx 'health_url=http://127.0.0.1:$HP/health' '$R/opt/$NAME/current/lib/consign/update.conf' &&
+     grep -qx 'probation=30' '$R/opt/$NAME/current/lib/consign/update.conf'"
+check "the TUF root shipped is the repository's" \
+    cmp "$T/www/repo/metadata/1.root.json" "$R/opt/$NAME/current/lib/consign/root.json"
+check "the updater's service and timer are installed" bash -c \
+    "grep -q '^ExecStart=/opt/$NAME/$NAME-update --auto --quiet apply$' \
+        '$R/etc/systemd/system/$NAME-update.service' &&
+     grep -q '^OnUnitActiveSec=433min$' '$R/etc/systemd/system/$NAME-update.timer' &&
+     grep -q '^RandomizedDelaySec=' '$R/etc/systemd/system/$NAME-update.timer'"
+check "NAME-update, NAME-config, NAME-uninstall and uninstall are in /opt/NAME" bash -c \
+    "for t in $NAME-update $NAME-config $NAME-uninstall uninstall; do
+       [ -x '$R/opt/$NAME/'\$t ] || exit 1; done"
+if command -v systemd-analyze >/dev/null && [ -d /lib/systemd/system ]; then
+    # A root with the installed tree and this machine's systemd units
+    # (sysinit.target and the rest the units are checked against).
+    V=$T/vroot
+    mkdir -p "$V/usr/lib/systemd" "$V/etc/systemd"
+    cp -a /lib/systemd/system "$V/usr/lib/systemd/"
+    cp -al "$R/opt" "$V/opt"
+    cp -a "$R/etc/systemd/system" "$V/etc/systemd/"
+    run systemd-analyze verify --root="$V" "$V/etc/systemd/system/$NAME.service" \
+        "$V/etc/systemd/system/$NAME-update.timer" "$V/etc/systemd/system/$NAME-update.service"
+    expect "systemd-analyze verify: the hardened unit, the update service and timer" 0
+    check "systemd-analyze verify: no warning" bash -c \
+        "! grep -Ei 'unknown|invalid|fail|ignoring' '$T/last.err'"
+else
+    skip "systemd-analyze is not installed"
+fi
+
+# The service manager's part: start the agent, restart it when it exits.
+: >"$T/agent.log"
+(
+    while [ ! -e "$T/stop" ]; do
+        "$R/opt/$NAME/bin/$NAME-launch" --root "$R" >>"$T/agent.log" 2>&1 &
+        echo $! >"$T/agent.pid"
+        wait $! || true
+        sleep 0.3
+    done
+) &
+SUP=$!
+# Like systemctl restart, the command returns once the old process is gone.
+RESTART="p=\$(cat $T/agent.pid); kill \$p; while kill -0 \$p 2>/dev/null; do sleep 0.1; done"
+healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$HP/health" 2>/dev/null; }
+wait_health() { # VERSION
+    local i
+    for i in $(seq 60); do
+        if healthy | grep -q "version=$1"; then return 0; fi
+        sleep 0.5
+    done
+    return 1
+}
+check "the agent 1.0.0 answers its health check" wait_health 1.0.0
+# The jar's own version is the same in every .bin (one build): the version
+# the install runs is what `current` points to.
+current() { readlink "$R/opt/$NAME/current"; }
+check "current -> versions/1.0.0-1" test "$(current)" = versions/1.0.0-1
+
+# =============================================================================
+echo "# 3. check, rollout"
+U_ARGS=(--root "$R" --ca-bundle "$CA" --restart-command "$RESTART")
+run "$UPD" "${U_ARGS[@]}" check
+expect "check with nothing newer: up to date" 0 "up to date"
+publish 1.1.0 --rollout 0
+run "$UPD" "${U_ARGS[@]}" check
+expect "1.1.0 at rollout 0%: not yet for this agent" 0 "rolled out to 0%"
+run "$UPD" "${U_ARGS[@]}" apply
+expect "apply at rollout 0%: nothing installed" 0 "rolled out"
+check "still on 1.0.0" test "$(current)" = versions/1.0.0-1
+run "$UPD" "${U_ARGS[@]}" apply --now
+expect "apply --now: 1.0.0 -> 1.1.0, healthy (exit 0)" 0 "updated from 1.0.0-1 to 1.1.0"
+check "current -> versions/1.1.0-1" test "$(current)" = versions/1.1.0-1
+check "the agent runs again after the switch" wait_health 1.0.0
+check "the previous version is kept for rollback" test -d "$R/opt/$NAME/versions/1.0.0-1"
+check "the download is gone" bash -c "[ -z \"\$(ls -A '$R/var/opt/$NAME/update/downloads')\" ]"
+publish 1.1.0 --rollout 100
+
+# =============================================================================
+echo "# 4. a version that fails its health check"
+publish 1.2.0
+start=$(date +%s)
+run "$UPD" "${U_ARGS[@]}" --probation 12 apply
+expect "apply 1.2.0: unhealthy, switched back (exit 1)" 1 "1\.2\.0.*no healthy answer.*1\.1\.0-1 runs again"
+check "took about the probation (12 s), not more than 40 s" \
+    test $(($(date +%s) - start)) -ge 12 -a $(($(date +%s) - start)) -le 40
+check "current -> versions/1.1.0-1 again" test "$(current)" = versions/1.1.0-1
+check "1.1.0 answers its health check again" wait_health 1.0.0
+run "$UPD" "${U_ARGS[@]}" status
+expect "status: the failure recorded, 1.2.0 skipped" 0 "skipped: 1\.2\.0"
+check "update.log: the rollback and why" bash -c \
+    "grep -q 'switching back to 1.1.0-1' '$R/var/opt/$NAME/logs/update.log'"
+run "$UPD" "${U_ARGS[@]}" apply
+expect "apply again: 1.2.0 is not retried" 0 "failed here before and is skipped"
+check "still on 1.1.0" test "$(current)" = versions/1.1.0-1
+
+# =============================================================================
+echo "# 5. a newer version after the failed one"
+publish 1.2.1
+run "$UPD" "${U_ARGS[@]}" apply
+expect "apply 1.2.1: updated from 1.1.0-1 (exit 0)" 0 "updated from 1.1.0-1 to 1.2.1"
+check "current -> versions/1.2.1-1" test "$(current)" = versions/1.2.1-1
+check "only the current and the previous version are kept" bash -c \
+    "[ \"\$(ls '$R/opt/$NAME/versions' | sort | paste -sd' ')\" = '1.1.0-1 1.2.1-1' ]"
+run "$UPD" "${U_ARGS[@]}" status
+expect "status: installed 1.2.1-1, last result" 0 "installed: 1\.2\.1-1"
+run "$UPD" "${U_ARGS[@]}" rollback
+expect "rollback: back to 1.1.0 (exit 0)" 0 "Rolled back"
+check "current -> versions/1.1.0-1 after rollback" test "$(current)" = versions/1.1.0-1
+check "the agent runs after the rollback" wait_health 1.0.0
+run "$UPD" "${U_ARGS[@]}" apply
+expect "1.2.1, rolled back by hand, is skipped afterwards" 0 "skipped"
+
+# =============================================================================
+echo "# 6. killed during probation"
+mkproduct 1.3.0 com.example.agent.NoSuchClass
+publish 1.3.0
+"$UPD" "${U_ARGS[@]}" --probation 60 apply >"$T/k.out" 2>&1 &
+kp=$!
+for _ in $(seq 100); do
+    grep -q '^pending=1.3.0' "$R/var/opt/$NAME/update/state" 2>/dev/null &&
+        [ "$(current)" = versions/1.3.0-1 ] && break
+    sleep 0.2
+done
+kill -9 "$kp" 2>/dev/null || true
+wait "$kp" 2>/dev/null || true
+check "killed on probation: 1.3.0 is current, pending recorded" bash -c \
+    "[ \"\$(readlink '$R/opt/$NAME/current')\" = versions/1.3.0-1 ] &&
+     grep -q '^pending=1.3.0' '$R/var/opt/$NAME/update/state'"
+run "$UPD" "${U_ARGS[@]}" --probation 10 apply
+expect "the next run restarts 1.3.0, finishes its probation: unhealthy, back to 1.1.0" 1 \
+    "failed its probation"
+check "current -> versions/1.1.0-1 after the settled probation" test "$(current)" = versions/1.1.0-1
+
+# =============================================================================
+echo "# 7. auto-update off"
+"$R/opt/$NAME/$NAME-config" --root "$R" set auto_update=no >/dev/null
+before=$(wc -l <"$HTTPD_LOG")
+run "$UPD" "${U_ARGS[@]}" --auto apply
+expect "--auto with auto_update=no: nothing checked (exit 0)" 0 "nothing was checked"
+check "no request reached the server" test "$(wc -l <"$HTTPD_LOG")" -eq "$before"
+run "$UPD" "${U_ARGS[@]}" check
+expect "an explicit check still works" 0 "skipped|up to date|available"
+
+# =============================================================================
+echo "# 8. secrets, uninstall"
+check "the token is in secrets.conf (0600) only" bash -c \
+    "[ \"\$(stat -c %a '$R/var/opt/$NAME/conf/secrets.conf')\" = 600 ] &&
+     [ \"\$(grep -rlF '$TOKEN' '$R' | paste -sd' ')\" = '$R/var/opt/$NAME/conf/secrets.conf' ]"
+check "no log mentions the token" bash -c "! grep -rqF '$TOKEN' '$R/var/opt/$NAME/logs' '$T/agent.log'"
+touch "$T/stop"
+kill "$(cat "$T/agent.pid")" 2>/dev/null || true
+wait "$SUP" 2>/dev/null || true
+SUP=
+run "$R/opt/$NAME/uninstall" --root "$R"
+expect "/opt/NAME/uninstall: removed, settings kept (exit 0)" 0 "kept"
+check "uninstall: /opt/NAME and the units are gone" bash -c \
+    "[ ! -e '$R/opt/$NAME' ] && [ ! -e '$R/etc/systemd/system/$NAME-update.timer' ] &&
+     [ ! -e '$R/etc/systemd/system/$NAME.service' ]"
+check "uninstall: conf and logs are kept" bash -c \
+    "[ -f '$R/var/opt/$NAME/conf/secrets.conf' ] && [ -f '$R/var/opt/$NAME/logs/update.log' ]"
+run "$T/$NAME-1.0.0.bin" --uninstall --purge --root "$R"
+expect "NAME.bin --uninstall --purge: exit 0" 0
+check "purge: /var/opt/NAME and /etc/opt/NAME are gone" bash -c \
+    "[ ! -e '$R/var/opt/$NAME' ] && [ ! -e '$R/etc/opt/$NAME' ]"
+
+summary
