@@ -22,6 +22,7 @@ $(BUILD_ASAN)/build.ninja: | deps
 	  -DCONSIGN_BUILD_EXAMPLES=OFF -DCONSIGN_EXAMPLE_AGENT_DIR=$(abspath $(BUILD))/examples/agent \
 	  -DCONSIGN_CHROOT_CACHE=$(abspath $(BUILD))/chroots \
 	  -DCONSIGN_PACKAGED_LAUNCHER=$(abspath $(BUILD))/target/consign-launch \
+	  -DCONSIGN_PACKAGED_CONFIG_TOOL=$(abspath $(BUILD))/agenttools/consign-config \
 	  $(CMAKE_ARGS) >/dev/null
 
 build: deps $(BUILD)/build.ninja

@@ -421,6 +421,9 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
     case CONSIGN_UPDATE_APPLIED:
         say("%s updated from %s to %s.\n", name, res.installed, res.latest);
         break;
+    case CONSIGN_UPDATE_DEFERRED:
+        say("The update server asked to come back later; no request was made.\n");
+        break;
     }
     return 0;
 }

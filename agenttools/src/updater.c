@@ -34,6 +34,7 @@ struct state {
     char last_failure[512];
     long long last_check;
     char last_result[512];
+    long long not_before; /* a server's Retry-After: no automatic request before */
 };
 
 /* Everything one run needs, freed in one place. */
@@ -66,6 +67,8 @@ consign_update_verdict_name(enum consign_update_verdict v)
         return "too-old";
     case CONSIGN_UPDATE_APPLIED:
         return "applied";
+    case CONSIGN_UPDATE_DEFERRED:
+        return "deferred";
     }
     return "?";
 }
@@ -169,6 +172,8 @@ state_load(struct consign_ctx *ctx, const char *path, struct state *st)
             st->last_check = (long long)v;
         else if (strcmp(line, "last_result") == 0)
             copy_field(st->last_result, sizeof(st->last_result), eq);
+        else if (strcmp(line, "not_before") == 0 && consign_parse_u64(eq, 1ULL << 62, &v) == 0)
+            st->not_before = (long long)v;
         /* Unknown keys: a newer updater's; ignored. */
     }
     free(data);
@@ -186,9 +191,9 @@ state_save(struct consign_ctx *ctx, const char *path, const struct state *st)
     rc = consign_buf_printf(ctx, &b,
                             "# consign updater state (written by NAME-update; do not edit)\n"
                             "pending=%s\nprevious=%s\nprobation_until=%lld\nlast_check=%lld\n"
-                            "last_result=%s\nlast_failure=%s\n",
+                            "last_result=%s\nlast_failure=%s\nnot_before=%lld\n",
                             st->pending, st->previous, st->probation_until, st->last_check,
-                            st->last_result, st->last_failure);
+                            st->last_result, st->last_failure, st->not_before);
     for (i = 0; !rc && i < st->n_failed; i++)
         rc = consign_buf_printf(ctx, &b, "failed=%s\n", st->failed[i]);
     if (!rc)
@@ -543,6 +548,14 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
     if (install && (rc = settle_pending(ctx, &r, cur.version)))
         goto out;
 
+    if (o->automatic && r.now < r.st.not_before) {
+        out->verdict = CONSIGN_UPDATE_DEFERRED;
+        consign_log(ctx, CONSIGN_LOG_INFO,
+                    "the update server asked to come back later: no request for %lld s more",
+                    r.st.not_before - r.now);
+        goto out;
+    }
+
     /* The repository. */
     memset(&rn, 0, sizeof(rn));
     rn.ca_bundle = o->ca_bundle;
@@ -581,8 +594,18 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
         snprintf(r.st.last_result, sizeof(r.st.last_result), "no release on channel %s", channel);
         goto save;
     }
-    if (rc)
+    if (rc) {
+        long long ra = consign_net_retry_after(net);
+        if (ra > 0) {
+            /* Honoured by the timer's runs; at most a week. */
+            r.st.not_before = r.now + (ra > 7 * 86400 ? 7 * 86400 : ra);
+            snprintf(r.st.last_result, sizeof(r.st.last_result),
+                     "the server asked to retry after %lld s", ra);
+            state_save(ctx, r.statefile, &r.st);
+        }
         goto out;
+    }
+    r.st.not_before = 0;
     copy_field(out->latest, sizeof(out->latest), rel.version);
     out->rollout = rel.rollout;
     agent_id = consign_conf_get(&r.settings, "agent_id");

@@ -48,6 +48,7 @@ struct consign_net {
     int no_env_proxy, allow_http, retries;
     long connect_timeout, low_speed_limit, low_speed_time, timeout;
     unsigned backoff_ms;
+    long long retry_after; /* seconds a 429/503 asked for in the last request; 0: none */
 };
 
 /* One attempt's state, shared with the callbacks. */
@@ -61,6 +62,7 @@ struct xfer {
     long status;
     int status_seen, bad_status, too_big, write_errno, restarted, bad_range;
     long long range_start, range_total;    /* Content-Range of the last response, -1: none */
+    long long retry_after;                 /* Retry-After of the last response, -1: none */
     const struct consign_net_request *req; /* its progress callback */
 };
 
@@ -245,6 +247,25 @@ on_header(char *p, size_t size, size_t nmemb, void *user)
 
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         x->range_start = x->range_total = -1; /* a new response (redirect, 407, 100) */
+        x->retry_after = -1;
+        return len;
+    }
+    if (len >= 12 && len < sizeof(line) && strncasecmp(p, "Retry-After:", 12) == 0) {
+        char *v = line + 12;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, "\r\n")] = '\0';
+        /* delta-seconds, or an HTTP-date (RFC 9110, 10.2.3) */
+        if (*v >= '0' && *v <= '9') {
+            if (consign_parse_u64(v, 365ULL * 86400, &s) == 0)
+                x->retry_after = (long long)s;
+        } else {
+            time_t when = curl_getdate(v, NULL), now = time(NULL);
+            if (when != (time_t)-1)
+                x->retry_after = when > now ? (long long)(when - now) : 0;
+        }
         return len;
     }
     if (len >= 14 && len < sizeof(line) && strncasecmp(p, "Content-Range:", 14) == 0) {
@@ -468,6 +489,7 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
         goto out;
     }
     x->status = 0;
+    x->retry_after = -1;
     x->status_seen = x->bad_status = x->too_big = x->write_errno = x->bad_range = 0;
     x->got = 0;
     x->range_start = x->range_total = -1;
@@ -523,6 +545,13 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
         else {
             rc = consign_fail(ctx, CONSIGN_E_NETWORK, "GET %s: HTTP %ld", shown, x->status);
             *transient = x->status == 408 || x->status == 429 || x->status >= 500;
+            if ((x->status == 429 || x->status == 503) && x->retry_after >= 0) {
+                /* The server said when: no retries before that (this mirror). */
+                if (x->retry_after > n->retry_after)
+                    n->retry_after = x->retry_after;
+                *transient = 0;
+                consign_err_context(ctx, rc, "retry after %lld s", x->retry_after);
+            }
         }
     } else if (is_tls_curl(res)) {
         rc = consign_fail(ctx, CONSIGN_E_CRYPTO, "GET %s: TLS: %s", shown, why);
@@ -695,6 +724,7 @@ run(struct consign_ctx *ctx, struct consign_net *n, const struct consign_net_req
     size_t i;
     int rc = 0;
 
+    n->retry_after = 0;
     if (!r->n_mirrors || !r->mirrors || !r->max_len) {
         rc = consign_fail(ctx, CONSIGN_E_USAGE, "net: a request needs a mirror and a length cap");
         goto out;
@@ -863,4 +893,10 @@ out:
     }
     free(rel);
     return rc;
+}
+
+long long
+consign_net_retry_after(const struct consign_net *n)
+{
+    return n ? n->retry_after : 0;
 }

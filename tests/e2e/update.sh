@@ -19,6 +19,11 @@
 #  7. auto-update off: --auto makes no request at all
 #  8. the token never reaches a log or a file other than secrets.conf;
 #     uninstall keeps conf and logs, --purge removes them
+#  9. kill -9 of NAME-update apply at 50 random moments within its run
+#     time (a small agent, 1.0.2 ... 1.0.51): each time the old or the new version is whole and
+#     current, the settings unchanged, and the next run completes
+# 10. a server answering 503 with Retry-After: the timer's runs make no
+#     request until then; an explicit check still asks
 #
 # Usage: update.sh BUILD_DIR SOURCE_DIR. Root, nginx, openssl, gpg, the
 # example agent (CONSIGN_BUILD_EXAMPLES).
@@ -47,9 +52,8 @@ trap 'exit 130' INT TERM
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SOURCE_DATE_EPOCH
 
-AGENT=${EXAMPLE_AGENT_BUILD:-$BUILD/examples/agent}
-[ -f "$AGENT/agent.jar" ] && [ -x "$AGENT/runtime/bin/java" ] ||
-    die "the example agent is not built ($AGENT)"
+find_example_agent
+AGENT=$EXAMPLE_AGENT_BUILD
 NAME=example-agent
 
 free_port() {
@@ -341,5 +345,145 @@ run "$T/$NAME-1.0.0.bin" --uninstall --purge --root "$R"
 expect "NAME.bin --uninstall --purge: exit 0" 0
 check "purge: /var/opt/NAME and /etc/opt/NAME are gone" bash -c \
     "[ ! -e '$R/var/opt/$NAME' ] && [ ! -e '$R/etc/opt/$NAME' ]"
+
+# =============================================================================
+echo "# 9. kill -9 during apply, 50 times"
+R2=$T/root2
+# A second repository, its root made with the same keys (KEYDIR/tuf/root.json
+# now pins it: the .bins below carry it).
+"$CONSIGN" -q update init --keydir "$K" --repo "$T/www/tinyrepo" >"$T/tinit.log" 2>&1 ||
+    die "update init (tiny)" "$(cat "$T/tinit.log")"
+mktiny() { # VERSION
+    mkdir -p "$T/t$1"
+    printf 'tiny %s\n' "$1" >"$T/t$1/tiny.txt"
+    head -c 3000000 /dev/urandom >"$T/t$1/blob" # bytes to write: a wider window
+    cat >"$T/t$1/product.yaml" <<EOF
+consign: 1
+name: tiny
+version: $1
+summary: Tiny agent
+description: A tiny agent for the kill test.
+maintainer: T <t@example.com>
+license: MIT
+architecture: amd64
+agent:
+  files:
+    - src: tiny.txt
+      dst: /opt/tiny/lib/tiny.txt
+    - src: blob
+      dst: /opt/tiny/lib/blob
+service:
+  exec: [/opt/tiny/bin/tiny]
+distribution:
+  url: $U/tinyrepo
+EOF
+    "$CONSIGN" -q sfx build --product "$T/t$1/product.yaml" --keydir "$K" --level 1 \
+        --out "$T/tiny-$1.bin" >"$T/tsfx.log" 2>&1 || die "sfx build tiny $1" "$(cat "$T/tsfx.log")"
+    "$CONSIGN" -q update publish --keydir "$K" --repo "$T/www/tinyrepo" \
+        --product "$T/t$1/product.yaml" amd64="$T/tiny-$1.bin" >"$T/tpub.log" 2>&1 ||
+        die "publish tiny $1" "$(cat "$T/tpub.log")"
+}
+mktiny 1.0.0
+printf 'tok-kill\n' >"$T/ktoken"
+chmod 600 "$T/ktoken"
+run "$T/tiny-1.0.0.bin" --root "$R2" --accept-eula --token-file "$T/ktoken" --quiet
+expect "tiny 1.0.0 installed" 0
+TUPD=$R2/opt/tiny/tiny-update
+conf_sum() { cat "$R2/var/opt/tiny/conf/agent.conf" "$R2/var/opt/tiny/conf/secrets.conf" | sha256sum; }
+SUM=$(conf_sum)
+whole() { # VERSION: current names it and its files are complete
+    [ "$(readlink "$R2/opt/tiny/current")" = "versions/$1-1" ] &&
+        [ "$(cat "$R2/opt/tiny/current/lib/tiny.txt")" = "tiny $1" ] &&
+        cmp -s "$T/t$1/blob" "$R2/opt/tiny/current/lib/blob" &&
+        [ -x "$R2/opt/tiny/current/bin/tiny-launch" ] &&
+        [ "$(cat "$R2/opt/tiny/current/.version")" = "$1-1" ]
+}
+# How long a whole apply takes here: the kills land anywhere within it.
+mktiny 1.0.1
+t0=$(date +%s%N)
+run "$TUPD" --root "$R2" --ca-bundle "$CA" --quiet apply
+D=$((($(date +%s%N) - t0) / 1000000))
+expect "tiny 1.0.0 -> 1.0.1 without a kill (${D} ms)" 0
+bad=0 newer=0 older=0 prev=1.0.1
+for i in $(seq 2 51); do
+    v=1.0.$i
+    mktiny "$v"
+    "$TUPD" --root "$R2" --ca-bundle "$CA" --quiet apply >/dev/null 2>&1 &
+    kp=$!
+    ms=$(((RANDOM * 32768 + RANDOM) % (D + 1)))
+    sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+    kill -9 "$kp" 2>/dev/null || true
+    wait "$kp" 2>/dev/null || true
+    if whole "$v"; then
+        newer=$((newer + 1))
+    elif whole "$prev"; then
+        older=$((older + 1))
+    else
+        bad=$((bad + 1))
+        echo "    # kill $i: neither $prev nor $v is whole: $(readlink "$R2/opt/tiny/current")" >&2
+    fi
+    [ "$(conf_sum)" = "$SUM" ] || {
+        bad=$((bad + 1))
+        echo "    # kill $i: the settings changed" >&2
+    }
+    # The next run completes the update (or finds it done).
+    if ! "$TUPD" --root "$R2" --ca-bundle "$CA" --quiet apply >"$T/after.log" 2>&1 ||
+        ! whole "$v"; then
+        bad=$((bad + 1))
+        echo "    # kill $i: the next run did not reach $v: $(tail -n 2 "$T/after.log")" >&2
+    fi
+    prev=$v
+done
+echo "# killed 50 times: $older left the old version current, $newer the new one"
+check "kill -9 x 50: always the old or the new version, whole; settings intact; the next run completes" \
+    test "$bad" -eq 0
+check "the kills hit both sides of the switch" test "$older" -gt 0 -a "$newer" -gt 0
+check "no staging directory is left behind" bash -c \
+    "! ls -a '$R2/opt/tiny/versions' | grep -q '^\\.stage'"
+
+# =============================================================================
+echo "# 10. a server that asks to come back later (Retry-After)"
+RAP=$(free_port)
+cat >"$T/ra.py" <<EOF
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open("$T/ra.count", "a") as f:
+            f.write(self.path + "\n")
+        self.send_response(503)
+        self.send_header("Retry-After", "3600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", $RAP), H).serve_forever()
+EOF
+: >"$T/ra.count"
+python3 "$T/ra.py" &
+RAPID=$!
+for _ in $(seq 50); do
+    timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$RAP" 2>/dev/null && break
+    sleep 0.1
+done
+"$CONSIGN" -q sfx build --product "$T/t1.0.0/product.yaml" --keydir "$K" --level 1 \
+    --update-url "http://127.0.0.1:$RAP" --out "$T/tiny-ra.bin" >"$T/ra.log" 2>&1 ||
+    die "sfx build (Retry-After)" "$(cat "$T/ra.log")"
+R3=$T/root3
+run "$T/tiny-ra.bin" --root "$R3" --accept-eula --token-file "$T/ktoken" --quiet
+expect "tiny installed, updating from a server that answers 503" 0
+run "$R3/opt/tiny/tiny-update" --root "$R3" --auto apply
+expect "--auto: 503 with Retry-After: 3600: a clear error" 1 "HTTP 503.*|retry after 3600"
+n1=$(wc -l <"$T/ra.count")
+check "one request, not retried against the server's wish" test "$n1" -eq 1
+run "$R3/opt/tiny/tiny-update" --root "$R3" --auto apply
+expect "--auto again within the hour: deferred, exit 0" 0 "come back later"
+check "no request made while deferred" test "$(wc -l <"$T/ra.count")" -eq "$n1"
+run "$R3/opt/tiny/tiny-update" --root "$R3" status
+expect "status names the server's request" 0 "retry after 3600"
+run "$R3/opt/tiny/tiny-update" --root "$R3" check
+expect "an explicit check asks anyway" 1 "503"
+check "the explicit check made a request" test "$(wc -l <"$T/ra.count")" -gt "$n1"
+kill "$RAPID" 2>/dev/null || true
+wait "$RAPID" 2>/dev/null || true
 
 summary

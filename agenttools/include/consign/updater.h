@@ -33,7 +33,9 @@ struct consign_updater_opts {
      * used (a sandbox root, a container): run by /bin/sh -c. NULL: the
      * service manager on the real system, nothing in a sandbox. */
     const char *restart_command;
-    int automatic;           /* the timer's run: nothing at all when auto_update=no */
+    /* The timer's run: nothing at all when auto_update=no, and no request
+     * before the time a server's Retry-After (429/503) named. */
+    int automatic;
     int ignore_rollout;      /* an explicit `apply --now`: this agent's bucket does not matter */
     unsigned long probation; /* seconds; 0: update.conf's (the product's) */
     long long now;           /* 0: time(NULL) */
@@ -47,6 +49,7 @@ enum consign_update_verdict {
     CONSIGN_UPDATE_SKIPPED,    /* the newest failed here before */
     CONSIGN_UPDATE_TOO_OLD,    /* the newest needs a newer installed version (min_version) */
     CONSIGN_UPDATE_APPLIED,    /* installed and healthy */
+    CONSIGN_UPDATE_DEFERRED,   /* automatic, and the server's Retry-After has not passed */
 };
 
 struct consign_update_result {

@@ -116,6 +116,11 @@ int consign_net_get(struct consign_ctx *ctx, struct consign_net *n,
 int consign_net_download(struct consign_ctx *ctx, struct consign_net *n,
                          const struct consign_net_request *r, const char *dest);
 
+/* After a failed request: the seconds a server answering 429 or 503 asked
+ * for with Retry-After (the largest, over the mirrors tried), 0 when none
+ * did. Such an answer is not retried on that mirror. */
+long long consign_net_retry_after(const struct consign_net *n);
+
 /* A URL fit for messages: any user:password@ part replaced by "***@"
  * (bounded, always NUL-terminated). */
 void consign_net_redact_url(const char *url, char *out, size_t out_len);
