@@ -1,16 +1,22 @@
 /* consign update init|publish|refresh-timestamp, and consign keys
  * tuf-rotate: the TUF repository agents update from (consign/tufrepo.h). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "consign/delta.h"
 #include "consign/product.h"
 #include "consign/tufrepo.h"
 
 #include "cli.h"
 
 #define MAX_ARTIFACTS 64
+#define MAX_DELTAS    8  /* --delta-from */
+#define MAX_PATCHES   64 /* patches in one publish */
 #define MAX_DAYS      36500
 
 enum {
@@ -29,6 +35,8 @@ enum {
     OPT_EXPIRE_TARGETS,
     OPT_EXPIRE_SNAPSHOT,
     OPT_EXPIRE_TIMESTAMP,
+    OPT_DELTA_FROM,
+    OPT_DELTA_LEVEL,
 };
 
 #define EXPIRE_HELP                                                                                \
@@ -86,7 +94,11 @@ static const char publish_help[] =
     "      --rollout PCT          percentage of agents offered the release (default 100)\n"
     "      --min-version V        the oldest version that may update to this one\n"
     "      --arch ARCH            the artifacts' architecture (default: the "
-    "product's)\n" EXPIRE_HELP "  -h, --help                 this help\n";
+    "product's)\n"
+    "      --delta-from OLD.bin   also publish a patch from this earlier release's .bin\n"
+    "                             (repeat for each of the previous K releases)\n"
+    "      --delta-level N        zstd level of the patches, 1..19 (default 19)\n" EXPIRE_HELP
+    "  -h, --help                 this help\n";
 
 static const char refresh_help[] =
     "Usage: consign update refresh-timestamp --keydir DIR --repo DIR\n"
@@ -131,6 +143,8 @@ static const struct option all_opts[] = {
     {"expire-targets", required_argument, NULL, OPT_EXPIRE_TARGETS},
     {"expire-snapshot", required_argument, NULL, OPT_EXPIRE_SNAPSHOT},
     {"expire-timestamp", required_argument, NULL, OPT_EXPIRE_TIMESTAMP},
+    {"delta-from", required_argument, NULL, OPT_DELTA_FROM},
+    {"delta-level", required_argument, NULL, OPT_DELTA_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -139,6 +153,9 @@ struct update_args {
     struct consign_tufrepo_options o;
     const char *product, *name, *version, *channel, *min_version, *arch;
     int rollout;
+    const char *delta_from[MAX_DELTAS]; /* earlier .bins to patch from */
+    size_t n_delta_from;
+    int delta_level;
     int first; /* argv index of the first operand */
 };
 
@@ -213,6 +230,18 @@ parse_args(struct cli *cli, int argc, char **argv, const int *allowed, const cha
         case OPT_MIN_VERSION:
             a->min_version = optarg;
             break;
+        case OPT_DELTA_FROM:
+            if (a->n_delta_from == MAX_DELTAS)
+                return cli_usage(cli, "at most %d --delta-from", MAX_DELTAS);
+            a->delta_from[a->n_delta_from++] = optarg;
+            break;
+        case OPT_DELTA_LEVEL: {
+            unsigned long long lv;
+            if ((rc = parse_count(cli, "delta-level", optarg, 19, &lv)))
+                return rc;
+            a->delta_level = (int)lv;
+            break;
+        }
         case OPT_ARCH:
             a->arch = optarg;
             break;
@@ -305,8 +334,15 @@ run_publish(struct cli *cli, int argc, char **argv)
                                   OPT_EXPIRE_TARGETS,
                                   OPT_EXPIRE_SNAPSHOT,
                                   OPT_EXPIRE_TIMESTAMP,
+                                  OPT_DELTA_FROM,
+                                  OPT_DELTA_LEVEL,
                                   0};
-    struct consign_tufrepo_artifact arts[MAX_ARTIFACTS];
+    struct consign_tufrepo_artifact arts[MAX_ARTIFACTS + MAX_PATCHES];
+    struct consign_tufrepo_patch patches[MAX_PATCHES];
+    struct consign_delta_info infos[MAX_PATCHES];
+    char *patch_files[MAX_PATCHES] = {NULL};
+    char *tmpdir = NULL;
+    size_t n_full = 0, k, np = 0;
     struct consign_tufrepo_release rel;
     struct consign_product *p = NULL;
     struct update_args a;
@@ -356,6 +392,78 @@ run_publish(struct cli *cli, int argc, char **argv)
             goto out;
         }
     }
+    /* Deltas: a patch from each earlier .bin to each artifact of its arch. */
+    n_full = n;
+    if (a.n_delta_from * n_full > MAX_PATCHES) {
+        rc = cli_usage(cli, "at most %d patches in one publish", MAX_PATCHES);
+        goto out;
+    }
+    if (a.n_delta_from) {
+        char tmpl[] = "/tmp/consign-delta.XXXXXX";
+        if (!(tmpdir = mkdtemp(tmpl)) || !(tmpdir = consign_strdup(&cli->ctx, tmpl))) {
+            rc = cli_fail(cli, consign_fail_errno(&cli->ctx, errno, "mkdtemp"));
+            goto out;
+        }
+    }
+    for (k = 0; k < a.n_delta_from; k++) {
+        size_t j;
+        for (j = 0; j < n_full; j++) {
+            struct consign_delta_info *di = &infos[np];
+            char *file = consign_asprintf(&cli->ctx, "%s/%zu.%zu.tmp", tmpdir, k, j);
+            if (!file) {
+                rc = cli_fail(cli, CONSIGN_E_NOMEM);
+                goto out;
+            }
+            patch_files[np] = file;
+            rc = consign_delta_make(&cli->ctx, a.delta_from[k], arts[j].file, a.delta_level, file,
+                                    di);
+            if (rc == CONSIGN_E_INVALID && strcmp(di->arch, arts[j].arch) != 0) {
+                consign_err_clear(&cli->ctx); /* another architecture's artifact */
+                unlink(file);
+                free(file);
+                patch_files[np] = NULL;
+                rc = 0;
+                continue;
+            }
+            if (rc) {
+                rc = cli_fail(cli, rc);
+                goto out;
+            }
+            /* The target's file name says what it patches. */
+            {
+                /* One directory per artifact: the same name for two architectures. */
+                char *final = consign_asprintf(&cli->ctx, "%s/%zu/from-%s.patch", tmpdir, j,
+                                               di->from_version);
+                char *sub = consign_asprintf(&cli->ctx, "%s/%zu", tmpdir, j);
+                if (sub)
+                    mkdir(sub, 0700);
+                free(sub);
+                if (!final || rename(file, final) < 0) {
+                    free(final);
+                    rc = cli_fail(cli, consign_fail_errno(&cli->ctx, errno, "patch"));
+                    goto out;
+                }
+                patch_files[np] = final;
+                free(file);
+            }
+            patches[np].from_version = di->from_version;
+            patches[np].from_sha256 = di->from_sha256;
+            patches[np].from_length = (long long)di->from_length;
+            patches[np].install_version = di->version;
+            patches[np].sha256 = di->sha256;
+            patches[np].length = (long long)di->length;
+            patches[np].signer = di->signer;
+            memset(&arts[n], 0, sizeof(arts[n]));
+            arts[n].file = patch_files[np];
+            arts[n].arch = arts[j].arch;
+            arts[n].patch = &patches[np];
+            if (!cli->quiet)
+                printf("patch %s -> %s (%s): %llu bytes for a %llu-byte payload\n",
+                       di->from_version, di->version, di->arch, di->patch_length, di->length);
+            n++;
+            np++;
+        }
+    }
     rel.artifacts = arts;
     rel.n_artifacts = n;
     if ((rc = consign_tufrepo_publish(&cli->ctx, &a.o, &rel))) {
@@ -367,6 +475,20 @@ run_publish(struct cli *cli, int argc, char **argv)
                rel.version, rel.channel ? rel.channel : "stable", rel.rollout, n,
                n == 1 ? "" : "s");
 out:
+    for (k = 0; k < MAX_PATCHES; k++) {
+        if (patch_files[k])
+            unlink(patch_files[k]);
+        free(patch_files[k]);
+    }
+    for (k = 0; tmpdir && k < n_full; k++) {
+        char *sub = consign_asprintf(&cli->ctx, "%s/%zu", tmpdir, k);
+        if (sub)
+            rmdir(sub);
+        free(sub);
+    }
+    if (tmpdir)
+        rmdir(tmpdir);
+    free(tmpdir);
     consign_product_free(p);
     return rc;
 }

@@ -320,6 +320,7 @@ update_usage(int rc)
            "Options:\n"
            "  --auto                a scheduled run: nothing at all when auto_update=no\n"
            "  --now                 apply even when this agent's rollout turn has not come\n"
+           "  --no-delta            download the full release, not a patch\n"
            "  --ca-bundle FILE      also trust the CAs in FILE for the repository\n"
            "  --probation SECONDS   how long the new version has to report healthy\n"
            "  --restart-command CMD how to restart the agent without a service manager\n"
@@ -347,6 +348,8 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
             o.automatic = 1;
         else if (strcmp(a, "--now") == 0)
             o.ignore_rollout = 1;
+        else if (strcmp(a, "--no-delta") == 0)
+            o.no_delta = 1;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             quiet = 1;
         else if (strcmp(a, "--ca-bundle") == 0 || strcmp(a, "--restart-command") == 0 ||
@@ -419,7 +422,8 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
         say("%s %s cannot be reached directly from %s.\n", name, res.latest, res.installed);
         break;
     case CONSIGN_UPDATE_APPLIED:
-        say("%s updated from %s to %s.\n", name, res.installed, res.latest);
+        say("%s updated from %s to %s (%s: %llu bytes fetched).\n", name, res.installed, res.latest,
+            res.delta ? "delta" : "full download", res.fetched);
         break;
     case CONSIGN_UPDATE_DEFERRED:
         say("The update server asked to come back later; no request was made.\n");

@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "consign/bootconf.h"
+#include "consign/delta.h"
 #include "consign/fileio.h"
 #include "consign/hash.h"
 #include "consign/install.h"
@@ -494,6 +497,246 @@ signer_listed(const struct consign_bootconf *c, const char *fpr)
     return 0;
 }
 
+/* ---- delta updates -------------------------------------------------------- */
+
+/* The installed version's payload tar, from the base cache, whole and
+ * checked against the SHA-256 the signed patch names. */
+static int
+load_base(struct consign_ctx *ctx, const char *path, const struct consign_release_patch *pt,
+          struct consign_buf *out)
+{
+    unsigned char in[64 * 1024], md[CONSIGN_HASH_MAX];
+    char hex[65];
+    ZSTD_DStream *z = NULL;
+    int fd = -1, rc = 0;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return consign_fail_errno(ctx, errno, "%s", path);
+    if (!(z = ZSTD_createDStream()) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(z, ZSTD_d_windowLogMax, 27))) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, "zstd");
+        goto out;
+    }
+    for (;;) {
+        ssize_t got = consign_read(fd, in, sizeof(in));
+        ZSTD_inBuffer zi = {in, got > 0 ? (size_t)got : 0, 0};
+        if (got < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", path);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        while (zi.pos < zi.size) {
+            unsigned char o[128 * 1024];
+            ZSTD_outBuffer zo = {o, sizeof(o), 0};
+            size_t r = ZSTD_decompressStream(z, &zo, &zi);
+            if (ZSTD_isError(r)) {
+                rc = consign_fail(ctx, CONSIGN_E_MISMATCH, "%s: %s", path, ZSTD_getErrorName(r));
+                goto out;
+            }
+            if ((rc = consign_buf_append(ctx, out, o, zo.pos)))
+                goto out;
+        }
+    }
+    if (out->len != pt->from_length ||
+        (rc = consign_hash_buf(ctx, CONSIGN_HASH_SHA256, out->data ? out->data : "", out->len,
+                               md))) {
+        rc = rc ? rc : consign_fail(ctx, CONSIGN_E_MISMATCH, "the kept base is not the patch's");
+        goto out;
+    }
+    consign_hex(md, 32, hex);
+    if (strcmp(hex, pt->from_sha256) != 0)
+        rc = consign_fail(ctx, CONSIGN_E_MISMATCH, "the kept base is not the patch's");
+out:
+    ZSTD_freeDStream(z);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Where the patched tar goes: the install core, the hash, the next base. */
+struct patched {
+    struct consign_install *in;
+    struct consign_hash *h;
+    ZSTD_CCtx *cc;
+    int cache_fd;
+    unsigned long long n, max;
+};
+
+static int
+patched_out(struct consign_ctx *ctx, struct patched *p, const void *data, size_t n, int end)
+{
+    unsigned char buf[64 * 1024];
+    ZSTD_inBuffer zi = {data, n, 0};
+    int rc;
+
+    if (n > p->max - p->n)
+        return consign_fail(ctx, CONSIGN_E_TOOBIG, "the patch gives more than its signed length");
+    p->n += n;
+    if ((n && (rc = consign_hash_update(ctx, p->h, data, n))) ||
+        (n && (rc = consign_install_feed(ctx, p->in, data, n))))
+        return rc;
+    for (;;) {
+        ZSTD_outBuffer zo = {buf, sizeof(buf), 0};
+        size_t left = ZSTD_compressStream2(p->cc, &zo, &zi, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left))
+            return consign_fail(ctx, CONSIGN_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(left));
+        if (zo.pos && consign_write_all(ctx, p->cache_fd, buf, zo.pos, "base cache"))
+            return ctx->err_code;
+        if (end ? left == 0 : zi.pos == zi.size)
+            return 0;
+    }
+}
+
+/* Install the release through its patch from the kept base. 0: committed
+ * (the caller goes on with the probation); an error: nothing changed, the
+ * caller downloads the full release. */
+static int
+apply_delta(struct consign_ctx *ctx, struct run *r, struct consign_release_client *client,
+            const struct consign_release *rel, const char *dldir, unsigned long long *fetched)
+{
+    struct consign_base_info bi;
+    struct consign_release_patch pt;
+    struct consign_release prel;
+    struct consign_install_opts io;
+    struct patched p;
+    struct consign_buf base;
+    unsigned char in[64 * 1024], md[CONSIGN_HASH_MAX];
+    char hex[65], *cache = NULL, *basefile = NULL, *part = NULL, *patch = NULL;
+    ZSTD_DStream *z = NULL;
+    int fd = -1, rc;
+
+    memset(&p, 0, sizeof(p));
+    p.cache_fd = -1;
+    consign_buf_init(&base, (size_t)CONSIGN_DELTA_MAX_TAR);
+    if (!(cache = consign_asprintf(ctx, "%s/cache", r->updir)) ||
+        !(basefile = consign_asprintf(ctx, "%s/" CONSIGN_BASE_TAR, cache)) ||
+        !(part = consign_asprintf(ctx, "%s/" CONSIGN_BASE_TAR ".part", cache))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = consign_base_info_read(ctx, cache, &bi)) ||
+        (rc = consign_release_find_patch(ctx, client, rel, bi.sha256, &pt)))
+        goto out;
+    if (pt.from_length > CONSIGN_DELTA_MAX_TAR || pt.length > CONSIGN_DELTA_MAX_TAR) {
+        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "patch sizes over the limit");
+        goto out;
+    }
+    if (!consign_install_trusts(ctx, r->o->root, r->o->name, pt.signer) &&
+        !signer_listed(&r->uconf, pt.signer)) {
+        rc = consign_fail(ctx, CONSIGN_E_UNTRUSTED,
+                          "the patch's release is signed by %s, a key "
+                          "this install does not trust",
+                          pt.signer);
+        goto out;
+    }
+    if (!(patch = consign_asprintf(ctx, "%s/%s", dldir, strrchr(pt.target->path, '/') + 1))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    consign_log(ctx, CONSIGN_LOG_INFO, "delta: %s (%lld bytes) from %s", pt.target->path,
+                pt.target->length, pt.from_version);
+    prel = *rel;
+    prel.target = pt.target;
+    if ((rc = consign_release_download(ctx, client, &prel, patch, NULL, NULL)))
+        goto out;
+    *fetched = (unsigned long long)pt.target->length;
+    if ((rc = load_base(ctx, basefile, &pt, &base)))
+        goto out;
+
+    /* Patch, install, hash and keep as the next base, in one stream. */
+    memset(&io, 0, sizeof(io));
+    io.root = r->o->root;
+    io.name = r->o->name;
+    io.version = pt.install_version;
+    io.signer_fpr = pt.signer;
+    io.max_bytes = pt.length;
+    io.max_entries = pt.length / 512 + 1;
+    io.no_wait = 1;
+    p.max = pt.length;
+    if ((rc = consign_install_begin(ctx, &io, &p.in)) ||
+        (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &p.h)))
+        goto out;
+    if ((p.cache_fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) <
+        0) {
+        rc = consign_fail_errno(ctx, errno, "%s", part);
+        goto out;
+    }
+    if (!(p.cc = ZSTD_createCCtx()) || !(z = ZSTD_createDStream()) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(p.cc, ZSTD_c_compressionLevel, 3)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(
+            z, ZSTD_d_windowLogMax, (int)consign_delta_window_log(pt.from_length, pt.length))) ||
+        ZSTD_isError(ZSTD_DCtx_refPrefix(z, base.data ? base.data : "", base.len))) {
+        rc = consign_fail(ctx, CONSIGN_E_NOMEM, "zstd");
+        goto out;
+    }
+    if ((fd = open(patch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        rc = consign_fail_errno(ctx, errno, "%s", patch);
+        goto out;
+    }
+    for (;;) {
+        ssize_t got = consign_read(fd, in, sizeof(in));
+        ZSTD_inBuffer zi = {in, got > 0 ? (size_t)got : 0, 0};
+        if (got < 0) {
+            rc = consign_fail_errno(ctx, errno, "%s", patch);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        while (zi.pos < zi.size) {
+            unsigned char o[128 * 1024];
+            ZSTD_outBuffer zo = {o, sizeof(o), 0};
+            size_t zr = ZSTD_decompressStream(z, &zo, &zi);
+            if (ZSTD_isError(zr)) {
+                rc = consign_fail(ctx, CONSIGN_E_MISMATCH, "patch: %s", ZSTD_getErrorName(zr));
+                goto out;
+            }
+            if ((rc = patched_out(ctx, &p, o, zo.pos, 0)))
+                goto out;
+        }
+    }
+    if ((rc = patched_out(ctx, &p, NULL, 0, 1)) || (rc = consign_hash_final(ctx, p.h, md)))
+        goto out;
+    consign_hex(md, 32, hex);
+    if (p.n != pt.length || strcmp(hex, pt.sha256) != 0) {
+        rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
+                          "the patched payload is not the release's (%llu bytes, SHA-256 %.16s...)",
+                          p.n, hex);
+        goto out;
+    }
+    if ((rc = consign_install_commit(ctx, p.in, NULL)))
+        goto out;
+    /* The next base; a failure here costs only a full download later. */
+    if (fsync(p.cache_fd) == 0 && close(p.cache_fd) == 0 && rename(part, basefile) == 0) {
+        struct consign_base_info nb;
+        memset(&nb, 0, sizeof(nb));
+        snprintf(nb.version, sizeof(nb.version), "%s", pt.install_version);
+        memcpy(nb.sha256, hex, 65);
+        nb.length = p.n;
+        if (consign_base_info_write(ctx, cache, &nb))
+            consign_err_clear(ctx);
+    }
+    p.cache_fd = -1;
+    unlink(patch);
+out:
+    if (p.cache_fd >= 0) {
+        close(p.cache_fd);
+        unlink(part);
+    }
+    if (fd >= 0)
+        close(fd);
+    ZSTD_freeDStream(z);
+    ZSTD_freeCCtx(p.cc);
+    consign_hash_free(p.h);
+    consign_install_free(p.in);
+    consign_buf_free(&base);
+    free(cache);
+    free(basefile);
+    free(part);
+    free(patch);
+    return rc;
+}
+
 static void
 ui_quiet(struct consign_ui *ui)
 {
@@ -519,7 +762,8 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
     struct consign_ui ui;
     const char *au, *agent_id, *channel;
     char *mddir = NULL, *dldir = NULL, *dest = NULL, why[256];
-    int rc, fd = -1;
+    unsigned long long fetched = 0;
+    int rc, fd = -1, via_delta = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&rel, 0, sizeof(rel));
@@ -631,10 +875,38 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
     if (!install || out->verdict != CONSIGN_UPDATE_AVAILABLE)
         goto save;
 
+    if ((rc = consign_mkdirs(ctx, dldir, 0700)))
+        goto out;
+    /* Recorded before the install: a kill after the switch is settled by
+     * the next run (settle_pending). */
+    copy_field(r.st.pending, sizeof(r.st.pending), rel.version);
+    copy_field(r.st.previous, sizeof(r.st.previous), cur.version);
+    r.st.probation_until = r.now + (long long)probation_of(&r);
+    if ((rc = state_save(ctx, r.statefile, &r.st)))
+        goto out;
+
+    /* A patch from the kept base when the repository has one, else (or when
+     * anything about it fails) the full release. */
+    if (!o->no_delta) {
+        rc = apply_delta(ctx, &r, client, &rel, dldir, &fetched);
+        if (!rc) {
+            via_delta = 1;
+            goto installed;
+        }
+        if (rc != CONSIGN_E_NOTFOUND)
+            consign_log(ctx, CONSIGN_LOG_WARN,
+                        "delta update failed (%s); downloading the full "
+                        "release",
+                        consign_err_msg(ctx));
+        else
+            consign_log(ctx, CONSIGN_LOG_INFO, "no patch from this version: the full release");
+        consign_err_clear(ctx);
+        fetched = 0;
+    }
+
     /* The download, then the .bin's own checks. */
-    if ((rc = consign_mkdirs(ctx, dldir, 0700)) ||
-        !(dest = consign_asprintf(ctx, "%s/%s", dldir, strrchr(rel.target->path, '/') + 1))) {
-        rc = rc ? rc : CONSIGN_E_NOMEM;
+    if (!(dest = consign_asprintf(ctx, "%s/%s", dldir, strrchr(rel.target->path, '/') + 1))) {
+        rc = CONSIGN_E_NOMEM;
         goto out;
     }
     consign_log(ctx, CONSIGN_LOG_INFO, "downloading %s (%lld bytes)", rel.target->path,
@@ -657,18 +929,12 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
         goto out;
     }
 
-    /* Recorded before the install: a kill after the switch is settled by
-     * the next run (settle_pending). */
-    copy_field(r.st.pending, sizeof(r.st.pending), rel.version);
-    copy_field(r.st.previous, sizeof(r.st.previous), cur.version);
-    r.st.probation_until = r.now + (long long)probation_of(&r);
-    if ((rc = state_save(ctx, r.statefile, &r.st)))
-        goto out;
     ui_quiet(&ui);
     memset(&so, 0, sizeof(so));
     so.root = o->root;
     so.accept_eula = 1; /* accepted with auto-update on */
     so.no_wait = 1;
+    so.keep_base = 1; /* the base of the next delta update */
     /* A release key this version names may sign the next one (rotation). */
     if (signer_listed(&r.uconf, consign_sfx_signer(s)))
         so.trust_new_key = consign_sfx_signer(s);
@@ -679,8 +945,14 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
         goto out;
     }
     unlink(dest);
-    consign_log(ctx, CONSIGN_LOG_INFO, "%s %s installed; on probation for %llu s", o->name,
-                rel.version, (unsigned long long)(r.st.probation_until - r.now));
+    fetched = (unsigned long long)rel.target->length;
+installed:
+    out->fetched = fetched;
+    out->delta = via_delta;
+    consign_log(ctx, CONSIGN_LOG_INFO,
+                "%s %s installed (%s, %llu bytes fetched); on probation for %llu s", o->name,
+                rel.version, via_delta ? "delta" : "full", fetched,
+                (unsigned long long)(r.st.probation_until - r.now));
     if (o->restart_command)
         run_restart_command(ctx, o->restart_command);
     if (!wait_healthy(ctx, &r, r.st.probation_until)) {
@@ -694,8 +966,8 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
         goto out;
     }
     out->verdict = CONSIGN_UPDATE_APPLIED;
-    snprintf(r.st.last_result, sizeof(r.st.last_result), "updated %s to %s", cur.version,
-             rel.version);
+    snprintf(r.st.last_result, sizeof(r.st.last_result), "updated %s to %s (%s, %llu bytes)",
+             cur.version, rel.version, via_delta ? "delta" : "full", fetched);
     r.st.pending[0] = '\0';
     r.st.probation_until = 0;
     consign_log(ctx, CONSIGN_LOG_INFO, "%s %s is healthy: update done", o->name, rel.version);

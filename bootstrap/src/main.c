@@ -455,6 +455,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
     so.token_hint = "PROPERTY_TOKEN=..., --token-file FILE or " CONSIGN_BOOTCLI_ENV_TOKEN;
     so.eula_hint = "run with /q (unattended: accepts the license)";
     so.no_wait = 1;
+    so.keep_base = 1; /* the base of the next delta update */
     /* The key the bootstrap trusts may sign an upgrade of an install made
      * with an earlier key. */
     so.trust_new_key = consign_sfx_signer(s);

@@ -242,6 +242,8 @@ consign_release_latest(struct consign_ctx *ctx, struct consign_release_client *c
         }
         version = jstr(custom, "version");
         channel = jstr(custom, "channel");
+        if (consign_json_get(custom, "patch"))
+            continue; /* a delta, not an installer */
         if (!version || !channel || strcmp(channel, c->o.channel) != 0 ||
             !consign_deb_version_ok(version) || !path_matches(&c->o, t->path, version))
             continue;
@@ -283,6 +285,79 @@ out:
     consign_json_free(best_custom);
     if (rc)
         consign_release_clear(out);
+    return rc;
+}
+
+static long long
+jint(const struct consign_json *obj, const char *key)
+{
+    const struct consign_json *v = consign_json_get(obj, key);
+
+    return v && v->type == CONSIGN_JSON_INT ? v->integer : -1;
+}
+
+static int
+hex64(const char *s)
+{
+    size_t i;
+
+    if (!s || strlen(s) != 64)
+        return 0;
+    for (i = 0; i < 64; i++)
+        if (!(('0' <= s[i] && s[i] <= '9') || ('a' <= s[i] && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int
+consign_release_find_patch(struct consign_ctx *ctx, struct consign_release_client *c,
+                           const struct consign_release *r, const char *from_sha256,
+                           struct consign_release_patch *out)
+{
+    const struct consign_tuf_metadata *targets =
+        consign_tuf_client_trusted(c->tuf, CONSIGN_TUF_TARGETS);
+    struct consign_json *custom = NULL;
+    size_t i;
+    int rc = CONSIGN_E_NOTFOUND;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; targets && i < targets->n_targets; i++) {
+        const struct consign_tuf_target *t = &targets->targets[i];
+        const struct consign_json *p;
+        const char *version, *fs, *sha, *iv, *sg, *fv;
+        consign_json_free(custom);
+        custom = NULL;
+        if (!t->custom || consign_json_parse(ctx, t->custom, strlen(t->custom), NULL, &custom)) {
+            consign_err_clear(ctx);
+            continue;
+        }
+        version = jstr(custom, "version");
+        if (!(p = consign_json_get(custom, "patch")) || p->type != CONSIGN_JSON_OBJECT ||
+            !version || strcmp(version, r->version) != 0 || !path_matches(&c->o, t->path, version))
+            continue;
+        fs = jstr(p, "from_sha256");
+        sha = jstr(p, "sha256");
+        iv = jstr(p, "install_version");
+        sg = jstr(p, "signer");
+        fv = jstr(p, "from_version");
+        if (!hex64(fs) || strcmp(fs, from_sha256) != 0 || !hex64(sha) || !iv ||
+            !consign_deb_version_ok(iv) || !sg || strlen(sg) != 40 || !fv ||
+            jint(p, "from_length") <= 0 || jint(p, "length") <= 0)
+            continue;
+        if ((rc = consign_tuf_client_find_target(ctx, c->tuf, t->path, &out->target)))
+            goto out;
+        memcpy(out->from_sha256, fs, 65);
+        memcpy(out->sha256, sha, 65);
+        snprintf(out->install_version, sizeof(out->install_version), "%s", iv);
+        snprintf(out->from_version, sizeof(out->from_version), "%s", fv);
+        snprintf(out->signer, sizeof(out->signer), "%s", sg);
+        out->from_length = (unsigned long long)jint(p, "from_length");
+        out->length = (unsigned long long)jint(p, "length");
+        rc = 0;
+        goto out;
+    }
+out:
+    consign_json_free(custom);
     return rc;
 }
 

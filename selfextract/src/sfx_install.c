@@ -10,6 +10,7 @@
 
 #include "consign/buf.h"
 #include "consign/fileio.h"
+#include "consign/hash.h"
 #include "consign/sfx_install.h"
 
 void
@@ -43,10 +44,131 @@ consign_fpr_equal(const char *a, const char *b)
     return n == 40 && m == 40 && strcasecmp(x, y) == 0;
 }
 
+/* The payload's way into the install core, hashed on the way (the base
+ * of later delta updates is named by its tar's SHA-256). */
+struct feed {
+    struct consign_install *in;
+    struct consign_hash *h;
+    unsigned long long n;
+};
+
 static int
 feed_install(struct consign_ctx *ctx, void *user, const void *p, size_t n)
 {
-    return consign_install_feed(ctx, user, p, n);
+    struct feed *f = user;
+    int rc;
+
+    if (f->h && (rc = consign_hash_update(ctx, f->h, p, n)))
+        return rc;
+    f->n += n;
+    return consign_install_feed(ctx, f->in, p, n);
+}
+
+int
+consign_base_info_read(struct consign_ctx *ctx, const char *dir, struct consign_base_info *out)
+{
+    char *path = consign_asprintf(ctx, "%s/" CONSIGN_BASE_INFO, dir), *data = NULL, *line, *nl;
+    size_t len = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!path)
+        return CONSIGN_E_NOMEM;
+    if ((rc = consign_file_read(ctx, path, 4096, &data, &len)))
+        goto out;
+    for (line = data; line && *line; line = nl ? nl + 1 : NULL) {
+        unsigned long long v;
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        if (strncmp(line, "version=", 8) == 0 && strlen(line + 8) < sizeof(out->version))
+            memcpy(out->version, line + 8, strlen(line + 8) + 1);
+        else if (strncmp(line, "sha256=", 7) == 0 && strlen(line + 7) == 64)
+            memcpy(out->sha256, line + 7, 65);
+        else if (strncmp(line, "length=", 7) == 0 &&
+                 consign_parse_u64(line + 7, 1ULL << 40, &v) == 0)
+            out->length = v;
+    }
+    if (!out->version[0] || !out->sha256[0] || !out->length)
+        rc = consign_fail(ctx, CONSIGN_E_SYNTAX, "%s: incomplete", path);
+out:
+    free(path);
+    free(data);
+    return rc;
+}
+
+int
+consign_base_info_write(struct consign_ctx *ctx, const char *dir,
+                        const struct consign_base_info *in)
+{
+    char *path = consign_asprintf(ctx, "%s/" CONSIGN_BASE_INFO, dir);
+    char text[512];
+    int n, rc;
+
+    if (!path)
+        return CONSIGN_E_NOMEM;
+    n = snprintf(text, sizeof(text), "version=%s\nsha256=%s\nlength=%llu\n", in->version,
+                 in->sha256, in->length);
+    rc = consign_file_write_atomic(ctx, path, text, (size_t)n, 0644);
+    free(path);
+    return rc;
+}
+
+struct range_copy {
+    int fd;
+    unsigned long long off, len;
+};
+
+/* In the kernel where it can (copy_file_range: no second pass through
+ * this process, a reflink on file systems that share blocks), else by
+ * reading. */
+static int
+copy_range(struct consign_ctx *ctx, int out, void *user)
+{
+    struct range_copy *rc = user;
+    unsigned char buf[64 * 1024];
+    unsigned long long done = 0;
+    off_t in_off = (off_t)rc->off;
+
+    while (done < rc->len) {
+        ssize_t n = copy_file_range(rc->fd, &in_off, out, NULL, (size_t)(rc->len - done), 0);
+        if (n <= 0)
+            break;
+        done += (unsigned long long)n;
+    }
+    while (done < rc->len) {
+        size_t want = rc->len - done < sizeof(buf) ? (size_t)(rc->len - done) : sizeof(buf);
+        ssize_t got = pread(rc->fd, buf, want, (off_t)(rc->off + done));
+        if (got <= 0)
+            return consign_fail_errno(ctx, got < 0 ? errno : EIO, "read the installer");
+        if (consign_write_all(ctx, out, buf, (size_t)got, "base cache"))
+            return ctx->err_code;
+        done += (unsigned long long)got;
+    }
+    return 0;
+}
+
+/* After the install: the payload's compressed bytes become the base of the
+ * next delta update. A failure costs only a full download later. */
+static void
+keep_base(struct consign_ctx *ctx, const char *dir, int fd, const struct consign_sfx_header *h,
+          const char *version, const unsigned char md[32], unsigned long long length)
+{
+    struct consign_base_info bi;
+    struct range_copy r = {fd, h->payload_off, h->payload_size};
+    char *tar = consign_asprintf(ctx, "%s/" CONSIGN_BASE_TAR, dir);
+    int rc;
+
+    memset(&bi, 0, sizeof(bi));
+    snprintf(bi.version, sizeof(bi.version), "%s", version);
+    consign_hex(md, 32, bi.sha256);
+    bi.length = length;
+    if (!tar || (rc = consign_mkdirs(ctx, dir, 0700)) ||
+        (rc = consign_file_write_atomic_with(ctx, tar, 0644, copy_range, &r)) ||
+        (rc = consign_base_info_write(ctx, dir, &bi)))
+        consign_log(ctx, CONSIGN_LOG_WARN, "the base for delta updates was not kept: %s",
+                    consign_err_msg(ctx));
+    consign_err_clear(ctx);
+    free(tar);
 }
 
 /* The stub's chunks are checked on the way; their bytes are not needed. */
@@ -115,6 +237,7 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     struct consign_install *in = NULL;
     struct consign_conf existing = {0};
     char g[64], *confdir = NULL;
+    struct feed fe = {NULL, NULL, 0};
     int rc, upgrade;
 
     consign_fpr_group(signer, g);
@@ -173,17 +296,28 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
      * before it is used. The stub first (its bytes are not kept: the
      * installed tools come in the payload), so the code that runs is
      * checked before anything is written. */
-    (void)fd;
     if (h->stub_size > 16ULL << 20) {
         rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "the installer's stub is over 16 MiB");
         goto out;
     }
     if ((rc = consign_sfx_stream_stub(ctx, s, feed_none, NULL)))
         goto out;
-    if ((rc = consign_install_begin(ctx, &io, &in)) ||
-        (rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_install, in)) ||
+    if ((rc = consign_install_begin(ctx, &io, &in)))
+        goto out;
+    fe.in = in;
+    if ((o->keep_base && (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &fe.h))) ||
+        (rc = consign_sfx_stream(ctx, s, NULL, NULL, feed_install, &fe)) ||
         (rc = consign_install_commit(ctx, in, answers)))
         goto out;
+    if (o->keep_base) {
+        unsigned char md[CONSIGN_HASH_MAX];
+        char *dir = consign_asprintf(ctx, "%s/var/opt/%s/" CONSIGN_BASE_DIR, o->root ? o->root : "",
+                                     info->name);
+        if (dir && consign_hash_final(ctx, fe.h, md) == 0)
+            keep_base(ctx, dir, fd, h, info->version, md, fe.n);
+        consign_err_clear(ctx);
+        free(dir);
+    }
     if (o->save_response && (rc = consign_answers_save(ctx, o->save_response, answers)))
         goto out;
     consign_ui_sayf(ui,
@@ -196,6 +330,7 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
                     info->name, info->version, info->name, info->name, info->name, info->name,
                     info->name, info->name, info->name, info->name);
 out:
+    consign_hash_free(fe.h);
     consign_install_free(in);
     consign_conf_free(&existing);
     free(confdir);

@@ -571,6 +571,7 @@ run_install(struct consign_ctx *ctx, struct opts *o, int fd)
     so.save_response = o->save_response;
     so.token_hint = hint;
     so.eula_hint = "pass --accept-eula";
+    so.keep_base = 1; /* the base of the next delta update */
     rc = consign_sfx_install(ctx, &ui, s, fd, &so, &answers);
     if (rc == CONSIGN_E_USAGE || rc == CONSIGN_E_CANCELLED || rc == CONSIGN_E_UNTRUSTED) {
         fprintf(stderr, "%s: %s%s\n", prog,

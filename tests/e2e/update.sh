@@ -244,14 +244,29 @@ echo "# 3. check, rollout"
 U_ARGS=(--root "$R" --ca-bundle "$CA" --restart-command "$RESTART")
 run "$UPD" "${U_ARGS[@]}" check
 expect "check with nothing newer: up to date" 0 "up to date"
-publish 1.1.0 --rollout 0
+check "the install kept its payload as the base of delta updates" bash -c \
+    "grep -qx 'version=1.0.0-1' '$R/var/opt/$NAME/update/cache/payload.info' &&
+     [ -s '$R/var/opt/$NAME/update/cache/payload.tar.zst' ]"
+publish 1.1.0 --rollout 0 --delta-from "$T/$NAME-1.0.0.bin" --delta-level 3
+PATCH=$(find "$T/www/repo/targets/$NAME/1.1.0/linux-amd64" -name '*.from-1.0.0-1.patch')
+BIN110=$(stat -c %s "$T/$NAME-1.1.0.bin")
+check "publish --delta-from: a patch target beside the .bin, under 10% of it" \
+    test -n "$PATCH" -a "$(stat -c %s "$PATCH")" -lt $((BIN110 / 10))
 run "$UPD" "${U_ARGS[@]}" check
 expect "1.1.0 at rollout 0%: not yet for this agent" 0 "rolled out to 0%"
 run "$UPD" "${U_ARGS[@]}" apply
 expect "apply at rollout 0%: nothing installed" 0 "rolled out"
 check "still on 1.0.0" test "$(current)" = versions/1.0.0-1
+log_before=$(wc -l <"$HTTPD_LOG")
 run "$UPD" "${U_ARGS[@]}" apply --now
-expect "apply --now: 1.0.0 -> 1.1.0, healthy (exit 0)" 0 "updated from 1.0.0-1 to 1.1.0"
+expect "apply --now: 1.0.0 -> 1.1.0 through the patch, healthy (exit 0)" 0 \
+    "updated from 1.0.0-1 to 1.1.0 \(delta: $(stat -c %s "$PATCH") bytes fetched\)"
+check "the .bin of 1.1.0 was not fetched, the patch was" bash -c \
+    "tail -n +$((log_before + 1)) '$HTTPD_LOG' > '$T/apply.log' &&
+     ! grep -q '$NAME-1.1.0.bin' '$T/apply.log' && grep -q 'from-1.0.0-1.patch' '$T/apply.log'"
+check "bytes served for the update: the patch and the metadata, under 10% of the .bin" bash -c \
+    "[ \$(awk '{ s += \$10 } END { print s + 0 }' '$T/apply.log') -lt $((BIN110 / 10)) ]"
+check "the base is now 1.1.0's" grep -qx "version=1.1.0-1" "$R/var/opt/$NAME/update/cache/payload.info"
 check "current -> versions/1.1.0-1" test "$(current)" = versions/1.1.0-1
 check "the agent runs again after the switch" wait_health 1.0.0
 check "the previous version is kept for rollback" test -d "$R/opt/$NAME/versions/1.0.0-1"
@@ -260,7 +275,7 @@ publish 1.1.0 --rollout 100
 
 # =============================================================================
 echo "# 4. a version that fails its health check"
-publish 1.2.0
+publish 1.2.0 --delta-from "$T/$NAME-1.1.0.bin" --delta-level 3
 start=$(date +%s)
 run "$UPD" "${U_ARGS[@]}" --probation 12 apply
 expect "apply 1.2.0: unhealthy, switched back (exit 1)" 1 "1\.2\.0.*no healthy answer.*1\.1\.0-1 runs again"
@@ -277,10 +292,17 @@ expect "apply again: 1.2.0 is not retried" 0 "failed here before and is skipped"
 check "still on 1.1.0" test "$(current)" = versions/1.1.0-1
 
 # =============================================================================
-echo "# 5. a newer version after the failed one"
-publish 1.2.1
+echo "# 5. a newer version after the failed one; a damaged base"
+publish 1.2.1 --delta-from "$T/$NAME-1.1.0.bin" --delta-from "$T/$NAME-1.2.0.bin" --delta-level 3
+check "the base kept is 1.2.0's (the failed version's, patched in)" \
+    grep -qx "version=1.2.0-1" "$R/var/opt/$NAME/update/cache/payload.info"
+B=$R/var/opt/$NAME/update/cache/payload.tar.zst
+printf '\x5a' | dd of="$B" bs=1 seek=$(($(stat -c %s "$B") / 2)) conv=notrunc status=none
 run "$UPD" "${U_ARGS[@]}" apply
-expect "apply 1.2.1: updated from 1.1.0-1 (exit 0)" 0 "updated from 1.1.0-1 to 1.2.1"
+expect "apply 1.2.1 with the base damaged: the patch is refused, the full .bin installs (exit 0)" 0 \
+    "updated from 1.1.0-1 to 1.2.1 \(full download"
+check "update.log says why the delta was not used" \
+    grep -q "delta update failed" "$R/var/opt/$NAME/logs/update.log"
 check "current -> versions/1.2.1-1" test "$(current)" = versions/1.2.1-1
 check "only the current and the previous version are kept" bash -c \
     "[ \"\$(ls '$R/opt/$NAME/versions' | sort | paste -sd' ')\" = '1.1.0-1 1.2.1-1' ]"

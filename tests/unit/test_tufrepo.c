@@ -102,7 +102,7 @@ publish(struct env *e, const char *version, const char *channel, int rollout, co
 {
     struct consign_ctx ctx;
     char amd[256], arm[256], text[128];
-    struct consign_tufrepo_artifact a[2] = {{amd, NULL, "amd64"}, {arm, "linux", "arm64"}};
+    struct consign_tufrepo_artifact a[2] = {{amd, NULL, "amd64", NULL}, {arm, "linux", "arm64", NULL}};
     struct consign_tufrepo_release rel = {"agent", version, channel, rollout, min, a, 2};
 
     snprintf(text, sizeof(text), "agent %s for amd64\n", version);
@@ -528,7 +528,7 @@ test_key_files(void **state)
 static void
 test_errors(void **state)
 {
-    struct consign_tufrepo_artifact a = {"/nonexistent/agent.bin", NULL, "amd64"};
+    struct consign_tufrepo_artifact a = {"/nonexistent/agent.bin", NULL, "amd64", NULL};
     struct consign_tufrepo_release rel = {"agent", "1.0", NULL, 100, NULL, &a, 1};
     struct consign_ctx ctx;
     struct env e;
@@ -595,7 +595,7 @@ test_tampered(void **state)
     e.o.now = T0 + 1;
     {
         char amd[256];
-        struct consign_tufrepo_artifact a = {amd, NULL, "amd64"};
+        struct consign_tufrepo_artifact a = {amd, NULL, "amd64", NULL};
         struct consign_tufrepo_release rel = {"agent", "1.0.1", NULL, 100, NULL, &a, 1};
         artifact(&e, "amd64", "x.bin", "x", amd, sizeof(amd));
         assert_int_equal(consign_tufrepo_publish(&ctx, &e.o, &rel), CONSIGN_E_BAD_SIGNATURE);
@@ -638,7 +638,7 @@ test_concurrent(void **state)
         pids[i] = fork();
         assert_true(pids[i] >= 0);
         if (pids[i] == 0) {
-            struct consign_tufrepo_artifact a = {NULL, NULL, "amd64"};
+            struct consign_tufrepo_artifact a = {NULL, NULL, "amd64", NULL};
             struct consign_tufrepo_release rel = {"agent", version, NULL, 100, NULL, &a, 1};
             struct consign_ctx ctx;
             char path[256], dir[200];

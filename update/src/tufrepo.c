@@ -1129,6 +1129,26 @@ add_target(struct consign_ctx *ctx, struct repo *r, const struct consign_tufrepo
     if (rc || (rc = jset_int(ctx, e, "length", (long long)st.st_size)) ||
         (rc = consign_json_dup(ctx, custom, &c)))
         goto out;
+    if (a->patch) {
+        const struct consign_tufrepo_patch *p = a->patch;
+        struct consign_json *pj = consign_json_new(ctx, CONSIGN_JSON_OBJECT);
+        if (!pj) {
+            rc = CONSIGN_E_NOMEM;
+            goto out;
+        }
+        if ((rc = jset_str(ctx, pj, "from_version", p->from_version)) ||
+            (rc = jset_str(ctx, pj, "from_sha256", p->from_sha256)) ||
+            (rc = jset_int(ctx, pj, "from_length", p->from_length)) ||
+            (rc = jset_str(ctx, pj, "install_version", p->install_version)) ||
+            (rc = jset_str(ctx, pj, "sha256", p->sha256)) ||
+            (rc = jset_int(ctx, pj, "length", p->length)) ||
+            (rc = jset_str(ctx, pj, "signer", p->signer))) {
+            consign_json_free(pj);
+            goto out;
+        }
+        if ((rc = consign_json_object_set(ctx, c, "patch", pj)))
+            goto out;
+    }
     rc = consign_json_object_set(ctx, e, "custom", c);
     c = NULL;
     if (rc)

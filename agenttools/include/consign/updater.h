@@ -38,6 +38,7 @@ struct consign_updater_opts {
     int automatic;
     int ignore_rollout;      /* an explicit `apply --now`: this agent's bucket does not matter */
     unsigned long probation; /* seconds; 0: update.conf's (the product's) */
+    int no_delta;            /* always download the full release */
     long long now;           /* 0: time(NULL) */
 };
 
@@ -58,6 +59,8 @@ struct consign_update_result {
     char latest[128];    /* the newest the repository lists ("" when not checked) */
     int rollout;         /* its rollout percentage */
     unsigned bucket;     /* this agent's bucket, 0..99 */
+    unsigned long long fetched; /* APPLIED: bytes of the patch or of the full release */
+    int delta;                  /* APPLIED through a patch */
 };
 
 /* Check only: refresh the metadata and decide; nothing is installed. */

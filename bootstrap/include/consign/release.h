@@ -66,6 +66,22 @@ int consign_release_download(struct consign_ctx *ctx, struct consign_release_cli
                                               unsigned long long total),
                              void *progress_user);
 
+/* A delta to a release (consign/delta.h): a target NAME/V/linux-ARCH/FILE
+ * whose custom fields hold a "patch" object. The strings are copies; target
+ * is borrowed from the client. */
+struct consign_release_patch {
+    const struct consign_tuf_target *target;
+    char from_version[128], from_sha256[65], sha256[65], install_version[128], signer[41];
+    unsigned long long from_length, length;
+};
+/* After consign_release_latest: the patch to r from the base whose payload
+ * tar has this SHA-256 (64 lower-case hex), or CONSIGN_E_NOTFOUND. Download
+ * it with consign_release_download on a struct consign_release whose target
+ * is out->target. Patch targets are never picked as a release. */
+int consign_release_find_patch(struct consign_ctx *ctx, struct consign_release_client *c,
+                               const struct consign_release *r, const char *from_sha256,
+                               struct consign_release_patch *out);
+
 /* The network handle for a product's repository, from the settings an
  * install keeps (consign/install.h keys): proxy_pac_url (the PAC file is
  * fetched, evaluated for the first URL, and its first PROXY or DIRECT

@@ -31,7 +31,27 @@ struct consign_sfx_install_opts {
     /* How to accept the license without a terminal ("pass --accept-eula"). */
     const char *eula_hint;
     int no_wait; /* another install running: CONSIGN_E_LOCKED instead of waiting */
+    /* Keep the installed payload as the base of later delta updates: its
+     * compressed bytes and its tar's SHA-256 go to
+     * ROOT/var/opt/NAME/update/cache (CONSIGN_BASE_DIR). */
+    int keep_base;
 };
+
+/* The base of delta updates: the payload tar of the installed version,
+ * zstd-compressed (CONSIGN_BASE_TAR), described by CONSIGN_BASE_INFO
+ * ("version=", "sha256=" and "length=" of the uncompressed tar). Checked
+ * again against the signed patch metadata before use. */
+#define CONSIGN_BASE_DIR  "update/cache" /* under /var/opt/NAME */
+#define CONSIGN_BASE_TAR  "payload.tar.zst"
+#define CONSIGN_BASE_INFO "payload.info"
+struct consign_base_info {
+    char version[128];
+    char sha256[65]; /* lower-case hex */
+    unsigned long long length;
+};
+int consign_base_info_read(struct consign_ctx *ctx, const char *dir, struct consign_base_info *out);
+int consign_base_info_write(struct consign_ctx *ctx, const char *dir,
+                            const struct consign_base_info *in);
 
 /* s: opened and verified from fd (consign_sfx_verify_meta is enough: the
  * install reads the stub and the payload once, checking each chunk). answers: what the

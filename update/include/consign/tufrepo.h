@@ -58,11 +58,23 @@ struct consign_tufrepo_options {
 
 void consign_tufrepo_options_init(struct consign_tufrepo_options *o);
 
+/* What a patch artifact turns into what (consign/delta.h): its target's
+ * custom fields also get {"patch": {"from_version", "from_sha256",
+ * "from_length", "install_version", "sha256", "length", "signer"}}. */
+struct consign_tufrepo_patch {
+    const char *from_version, *from_sha256;
+    long long from_length;
+    const char *install_version, *sha256; /* the new .bin's version, its payload tar */
+    long long length;
+    const char *signer;
+};
+
 /* One payload of a release: a file and where it runs. */
 struct consign_tufrepo_artifact {
     const char *file; /* the local file to publish */
     const char *os;   /* "linux" when NULL */
     const char *arch; /* "amd64", "arm64", ... (required) */
+    const struct consign_tufrepo_patch *patch; /* a delta, or NULL: a full release */
 };
 
 /* A release: its artifacts become targets PRODUCT/VERSION/OS-ARCH/BASENAME,
