@@ -27,6 +27,8 @@ PACKAGES=(
   openjdk-17-jdk-headless
   # bootstrap: proxy auto-config evaluation by Duktape, built from its source (docs/internals/pac.md)
   duktape-dev
+  # e2e.update: systemd-analyze verify of the units; bench/update.sh: a patch release's jar, wrk
+  systemd zip wrk
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

@@ -260,7 +260,7 @@ run_begin(struct consign_ctx *ctx, const struct consign_updater_opts *o, struct 
         !(r->confdir = consign_asprintf(ctx, "%s/var/opt/%s/conf", root, o->name)) ||
         !(r->optdir = consign_asprintf(ctx, "%s/opt/%s", root, o->name)))
         return CONSIGN_E_NOMEM;
-    if (lock && (rc = consign_release_lock(ctx, r->updir, &r->lockfd)))
+    if (lock && (rc = consign_release_lock(ctx, r->updir, 10, &r->lockfd)))
         return rc;
     if ((rc = consign_conf_load(ctx, r->confdir, &r->settings)))
         return rc;
@@ -652,7 +652,7 @@ apply_delta(struct consign_ctx *ctx, struct run *r, struct consign_release_clien
     io.signer_fpr = pt.signer;
     io.max_bytes = pt.length;
     io.max_entries = pt.length / 512 + 1;
-    io.no_wait = 1;
+    io.no_wait = 0;
     p.max = pt.length;
     if ((rc = consign_install_begin(ctx, &io, &p.in)) ||
         (rc = consign_hash_new(ctx, CONSIGN_HASH_SHA256, &p.h)))
@@ -933,7 +933,7 @@ update(struct consign_ctx *ctx, const struct consign_updater_opts *o,
     memset(&so, 0, sizeof(so));
     so.root = o->root;
     so.accept_eula = 1; /* accepted with auto-update on */
-    so.no_wait = 1;
+    so.no_wait = 0; /* we hold the update lock; a killed run's helper may hold this one a moment */
     so.keep_base = 1; /* the base of the next delta update */
     /* A release key this version names may sign the next one (rotation). */
     if (signer_listed(&r.uconf, consign_sfx_signer(s)))

@@ -355,7 +355,7 @@ install(struct consign_ctx *ctx, const struct consign_ui *ui, const struct consi
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    if ((rc = consign_release_lock(ctx, updir, &lockfd)))
+    if ((rc = consign_release_lock(ctx, updir, 0, &lockfd)))
         goto out;
     open_install_log(ctx, root, conf->name);
     consign_log(ctx, CONSIGN_LOG_INFO, "%s bootstrap: install of %s (channel %s) from %s", prog,

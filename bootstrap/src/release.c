@@ -528,7 +528,7 @@ out:
 }
 
 int
-consign_release_lock(struct consign_ctx *ctx, const char *updir, int *fd_out)
+consign_release_lock(struct consign_ctx *ctx, const char *updir, unsigned wait_s, int *fd_out)
 {
     char *path = consign_asprintf(ctx, "%s/.lock", updir);
     int fd = -1, rc = 0;
@@ -541,6 +541,9 @@ consign_release_lock(struct consign_ctx *ctx, const char *updir, int *fd_out)
         rc = consign_fail_errno(ctx, errno, "%s", path);
         goto out;
     }
+    /* A holder that is going away (a killed run's helper) lets go soon. */
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK && wait_s-- > 0)
+        sleep(1);
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         rc = errno == EWOULDBLOCK
                  ? consign_fail(ctx, CONSIGN_E_LOCKED,

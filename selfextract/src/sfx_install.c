@@ -241,6 +241,16 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     int rc, upgrade;
 
     consign_fpr_group(signer, g);
+    /* One pass over the file, every chunk checked against the signed table
+     * before it is used. The stub first, before any question or license
+     * (its bytes are not kept: the installed tools come in the payload):
+     * the code that runs is checked before it talks or writes. */
+    if (h->stub_size > 16ULL << 20) {
+        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "the installer's stub is over 16 MiB");
+        goto out;
+    }
+    if ((rc = consign_sfx_stream_stub(ctx, s, feed_none, NULL)))
+        goto out;
     if (strcmp(info->kind, CONSIGN_SFX_KIND_INSTALLER) != 0) {
         rc =
             consign_fail(ctx, CONSIGN_E_INVALID, "this file is a %s, not an installer", info->kind);
@@ -292,16 +302,6 @@ consign_sfx_install(struct consign_ctx *ctx, const struct consign_ui *ui, struct
     io.no_wait = o->no_wait;
     consign_ui_sayf(ui, "%s %s %s%s%s ...\n", upgrade ? "Upgrading" : "Installing", info->name,
                     info->version, o->root ? " under " : "", o->root ? o->root : "");
-    /* One pass over the file, every chunk checked against the signed table
-     * before it is used. The stub first (its bytes are not kept: the
-     * installed tools come in the payload), so the code that runs is
-     * checked before anything is written. */
-    if (h->stub_size > 16ULL << 20) {
-        rc = consign_fail(ctx, CONSIGN_E_TOOBIG, "the installer's stub is over 16 MiB");
-        goto out;
-    }
-    if ((rc = consign_sfx_stream_stub(ctx, s, feed_none, NULL)))
-        goto out;
     if ((rc = consign_install_begin(ctx, &io, &in)))
         goto out;
     fe.in = in;

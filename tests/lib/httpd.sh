@@ -6,7 +6,8 @@
 #
 #   httpd_start DIR   start serving DIR (over TLS when HTTPD_TLS_CERT and
 #                     HTTPD_TLS_KEY name PEM files; HTTPD_URL is then
-#                     https://localhost:PORT); sets HTTPD_PORT, HTTPD_URL
+#                     https://localhost:PORT; HTTPD_LOG_FORMAT: the access
+#                     log's nginx log_format, default "combined"); sets HTTPD_PORT, HTTPD_URL
 #                     (http://127.0.0.1:PORT, no slash at the end), HTTPD_PID
 #                     (the master process), HTTPD_LOG (the access log) and
 #                     HTTPD_SCRATCH; returns non-zero with a message on stderr
@@ -52,7 +53,8 @@ lock_file $s/nginx.lock;
 error_log $s/error.log warn;
 events { worker_connections 128; }
 http {
-    access_log $s/access.log;
+    ${HTTPD_LOG_FORMAT:+log_format consign '$HTTPD_LOG_FORMAT';}
+    access_log $s/access.log${HTTPD_LOG_FORMAT:+ consign};
     client_body_temp_path $s/tmp/body;
     proxy_temp_path $s/tmp/proxy;
     fastcgi_temp_path $s/tmp/fastcgi;

@@ -99,7 +99,9 @@ int consign_release_net_new(struct consign_ctx *ctx, const struct consign_releas
 
 /* Only one install, bootstrap or update of a product at a time: an
  * exclusive flock on UPDIR/.lock (UPDIR = /var/opt/NAME/update), made
- * 0755/0600 if missing. CONSIGN_E_LOCKED when it is held. */
-int consign_release_lock(struct consign_ctx *ctx, const char *updir, int *fd_out);
+ * 0755/0600 if missing. CONSIGN_E_LOCKED when it is still held after
+ * wait_s seconds. */
+int consign_release_lock(struct consign_ctx *ctx, const char *updir, unsigned wait_s,
+                         int *fd_out);
 
 #endif
