@@ -50,6 +50,7 @@ bench: build
 	@bash bench/repo.sh $(BUILD) $${BENCH_RUNS:-3}
 	@bash bench/sfx.sh $(BUILD) $${BENCH_RUNS:-3}
 	@bash bench/bootstrap.sh $(BUILD) $${BENCH_RUNS:-5}
+	@bash bench/update.sh $(BUILD) $${BENCH_SECONDS:-10}
 
 fuzz:
 	@bash scripts/deps.sh --fuzz

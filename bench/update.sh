@@ -111,7 +111,7 @@ check_list=$(awk '{ printf "%s%s %s (%s B)", (NR > 1 ? ", " : ""), $3, $4, $2 }'
 wrk -t1 -c32 -d"${SECS}s" "$U/repo/metadata/timestamp.json" >"$T/wrk.out" 2>&1 || die "wrk"
 rps=$(awk '/^Requests\/sec/ { print $2 }' "$T/wrk.out")
 
-pct() { echo "scale=1; 100 * $1 / $2" | bc; }
+pct() { echo "scale=3; 100 * $1 / $2" | bc | sed "s/^\./0./"; }
 cat <<EOF
 
 Updates of the example agent, $(nproc) cores, nginx over TLS on 127.0.0.1 (one worker)

@@ -123,6 +123,7 @@ consign_release_client_new(struct consign_ctx *ctx, const struct consign_release
     c->o = *o;
     c->nt.net = o->net;
     c->nt.log_ctx = ctx;
+    c->nt.cache_dir = o->metadata_dir; /* timestamp.json: a conditional GET */
     for (i = 0; i < o->n_urls; i++) {
         if (!(c->urls[2 * i] = consign_asprintf(ctx, "%s/metadata", o->urls[i])) ||
             !(c->urls[2 * i + 1] = consign_asprintf(ctx, "%s/targets", o->urls[i]))) {

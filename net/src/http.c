@@ -63,8 +63,43 @@ struct xfer {
     int status_seen, bad_status, too_big, write_errno, restarted, bad_range;
     long long range_start, range_total;    /* Content-Range of the last response, -1: none */
     long long retry_after;                 /* Retry-After of the last response, -1: none */
-    const struct consign_net_request *req; /* its progress callback */
+    const struct consign_net_request *req; /* its progress callback, its conditions */
+    struct curl_slist *headers;            /* conditional GET */
+    char etag[CONSIGN_NET_VALIDATOR_MAX], last_modified[CONSIGN_NET_VALIDATOR_MAX];
+    int not_modified;
 };
+
+/* A response header's value into out (bounded; "" when too long). */
+static void
+header_value(const char *p, size_t len, size_t name_len, char *out, size_t cap)
+{
+    const char *v = p + name_len, *end = p + len;
+
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if ((size_t)(end - v) >= cap) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+}
+
+/* A validator we send back: printable, no CR/LF (it becomes a header line). */
+static int
+validator_ok(const char *v)
+{
+    size_t i;
+
+    if (!v || !v[0] || strlen(v) >= CONSIGN_NET_VALIDATOR_MAX)
+        return 0;
+    for (i = 0; v[i]; i++)
+        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+            return 0;
+    return 1;
+}
 
 void
 consign_net_options_init(struct consign_net_options *o)
@@ -250,6 +285,14 @@ on_header(char *p, size_t size, size_t nmemb, void *user)
         x->retry_after = -1;
         return len;
     }
+    if (len >= 5 && strncasecmp(p, "ETag:", 5) == 0) {
+        header_value(p, len, 5, x->etag, sizeof(x->etag));
+        return len;
+    }
+    if (len >= 14 && strncasecmp(p, "Last-Modified:", 14) == 0) {
+        header_value(p, len, 14, x->last_modified, sizeof(x->last_modified));
+        return len;
+    }
     if (len >= 12 && len < sizeof(line) && strncasecmp(p, "Retry-After:", 12) == 0) {
         char *v = line + 12;
         memcpy(line, p, len);
@@ -420,6 +463,22 @@ set_options(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, cons
         snprintf(range, sizeof(range), "%llu-", x->offset);
         SET(CURLOPT_RANGE, range); /* copied by libcurl */
     }
+    if (x->req && !x->offset) {
+        char h[CONSIGN_NET_VALIDATOR_MAX + 32];
+        struct curl_slist *l;
+        if (validator_ok(x->req->if_none_match)) {
+            snprintf(h, sizeof(h), "If-None-Match: %s", x->req->if_none_match);
+            if ((l = curl_slist_append(x->headers, h)))
+                x->headers = l;
+        }
+        if (validator_ok(x->req->if_modified_since)) {
+            snprintf(h, sizeof(h), "If-Modified-Since: %s", x->req->if_modified_since);
+            if ((l = curl_slist_append(x->headers, h)))
+                x->headers = l;
+        }
+        if (x->headers)
+            SET(CURLOPT_HTTPHEADER, x->headers);
+    }
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_WRITEFUNCTION, on_write);
@@ -493,9 +552,13 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
     x->status_seen = x->bad_status = x->too_big = x->write_errno = x->bad_range = 0;
     x->got = 0;
     x->range_start = x->range_total = -1;
+    x->etag[0] = x->last_modified[0] = '\0';
+    x->not_modified = 0;
     if ((rc = set_options(ctx, n, x, url, scheme, errbuf)))
         goto out;
     res = curl_easy_perform(n->curl);
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
     curl_easy_getinfo(n->curl, CURLINFO_RESPONSE_CODE, &x->status);
     curl_easy_getinfo(n->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
     why = errbuf[0] ? errbuf : curl_easy_strerror(res);
@@ -535,6 +598,9 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
     } else if (x->bad_range) {
         rc = consign_fail(ctx, CONSIGN_E_MISMATCH,
                           "GET %s: the server answered a Range request with another range", shown);
+    } else if (x->status == 304 && res == CURLE_OK && x->req &&
+               (validator_ok(x->req->if_none_match) || validator_ok(x->req->if_modified_since))) {
+        x->not_modified = 1; /* the caller's copy is current */
     } else if (x->status >= 300 || (x->bad_status && x->status)) {
         if (x->status == 404 || x->status == 410)
             rc = consign_fail(ctx, CONSIGN_E_NOTFOUND, "GET %s: not found (HTTP %ld)", shown,
@@ -675,7 +741,16 @@ one_mirror(struct consign_ctx *ctx, struct consign_net *n, const struct consign_
         else
             consign_log(ctx, CONSIGN_LOG_DEBUG, "GET %s", shown);
         rc = attempt(ctx, n, &x, url, shown, &transient);
+        if (!rc && x.not_modified) {
+            if (r->not_modified)
+                *r->not_modified = 1;
+            goto out;
+        }
         if (!rc) {
+            if (r->etag_out)
+                snprintf(r->etag_out, CONSIGN_NET_VALIDATOR_MAX, "%s", x.etag);
+            if (r->last_modified_out)
+                snprintf(r->last_modified_out, CONSIGN_NET_VALIDATOR_MAX, "%s", x.last_modified);
             /* The final length: what the caller expects, else what the server said. */
             total = x.offset + x.got;
             if (r->expect_len >= 0 && total != (unsigned long long)r->expect_len) {
@@ -847,6 +922,69 @@ escape_path(const char *s)
     return out;
 }
 
+/* timestamp.json, fetched only when it changed: most update checks find
+ * nothing new, and a 304 is a few hundred bytes where the file is most of a
+ * kilobyte. The validators are only hints: whatever comes back, the TUF
+ * client checks as a download. */
+static int
+conditional_timestamp(struct consign_ctx *ctx, struct consign_net_tuf *t,
+                      struct consign_net_request *r, struct consign_buf *out)
+{
+    char etag[CONSIGN_NET_VALIDATOR_MAX] = "", lm[CONSIGN_NET_VALIDATOR_MAX] = "";
+    char *vpath = NULL, *tpath = NULL, *data = NULL, *line, *nl;
+    struct consign_ctx quiet;
+    struct stat st;
+    size_t len = 0;
+    int nm = 0, rc;
+
+    consign_ctx_init(&quiet, NULL, NULL);
+    if (!(vpath = consign_asprintf(ctx, "%s/timestamp.validators", t->cache_dir)) ||
+        !(tpath = consign_asprintf(ctx, "%s/timestamp.json", t->cache_dir))) {
+        rc = CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if (stat(tpath, &st) == 0 &&
+        consign_file_read(&quiet, vpath, 2 * CONSIGN_NET_VALIDATOR_MAX + 64, &data, &len) == 0) {
+        for (line = data; line && *line; line = nl ? nl + 1 : NULL) {
+            if ((nl = strchr(line, '\n')))
+                *nl = '\0';
+            if (strncmp(line, "etag=", 5) == 0)
+                snprintf(etag, sizeof(etag), "%s", line + 5);
+            else if (strncmp(line, "last_modified=", 14) == 0)
+                snprintf(lm, sizeof(lm), "%s", line + 14);
+        }
+        r->if_none_match = etag[0] ? etag : NULL;
+        r->if_modified_since = lm[0] ? lm : NULL;
+    }
+    free(data);
+    data = NULL;
+    r->not_modified = &nm;
+    r->etag_out = etag;
+    r->last_modified_out = lm;
+    if ((rc = consign_net_get(ctx, t->net, r, out)))
+        goto out;
+    if (nm) {
+        /* Unchanged: the client's own copy, checked again by it. */
+        consign_log(ctx, CONSIGN_LOG_DEBUG, "timestamp.json: not modified");
+        if ((rc = consign_file_read(ctx, tpath, r->max_len, &data, &len)) == 0) {
+            consign_buf_reset(out);
+            rc = consign_buf_append(ctx, out, data, len);
+        }
+        goto out;
+    }
+    {
+        char text[2 * CONSIGN_NET_VALIDATOR_MAX + 40];
+        int n = snprintf(text, sizeof(text), "etag=%s\nlast_modified=%s\n", etag, lm);
+        if ((etag[0] || lm[0]) && consign_file_write_atomic(&quiet, vpath, text, (size_t)n, 0644))
+            consign_log(ctx, CONSIGN_LOG_DEBUG, "timestamp.validators not kept");
+    }
+out:
+    free(vpath);
+    free(tpath);
+    free(data);
+    return rc;
+}
+
 int
 consign_net_tuf_fetch(void *user, const char *name, size_t max_len, struct consign_buf *out)
 {
@@ -882,6 +1020,10 @@ consign_net_tuf_fetch(void *user, const char *name, size_t max_len, struct consi
         goto out;
     }
     r.name = rel;
+    if (t->cache_dir && strcmp(name, "metadata/timestamp.json") == 0) {
+        rc = conditional_timestamp(&ctx, t, &r, out);
+        goto out;
+    }
     rc = consign_net_get(&ctx, t->net, &r, out);
 out:
     if (rc) {

@@ -101,7 +101,16 @@ struct consign_net_request {
      * again before use and removed after, where a crash costs only a new
      * download). */
     int no_sync;
+    /* Conditional GET (consign_net_get): the validators of the copy the
+     * caller holds, or NULL. A 304 answer is a success that leaves out
+     * empty and sets *not_modified. */
+    const char *if_none_match, *if_modified_since;
+    int *not_modified;
+    /* The ETag and Last-Modified of a 200 answer, or NULL
+     * (CONSIGN_NET_VALIDATOR_MAX bytes each; "" when the server sent none). */
+    char *etag_out, *last_modified_out;
 };
+#define CONSIGN_NET_VALIDATOR_MAX 128
 
 /* GET into out (initialised by the caller with consign_buf_init; its own
  * cap applies too). out is emptied first and holds the body on success. */
@@ -140,6 +149,12 @@ struct consign_net_tuf {
      * warning level) and the last message kept in last_error. */
     struct consign_ctx *log_ctx;
     char last_error[CONSIGN_ERR_MAX];
+    /* The client's metadata directory, or NULL: timestamp.json is then
+     * fetched conditionally (If-None-Match / If-Modified-Since with the
+     * validators kept in DIR/timestamp.validators), and a 304 hands the
+     * client its own trusted copy, which it checks again (signature,
+     * version, expiry) as if downloaded. */
+    const char *cache_dir;
 };
 
 /* user: a struct consign_net_tuf *. */
