@@ -317,6 +317,7 @@ update_usage(int rc)
            "  apply                 install it, keep it if healthy, else switch back\n"
            "  status                installed version, last check, failures\n"
            "  rollback              go back to the version before the last update\n"
+           "  schedule              check periodically, for systems without systemd\n"
            "Options:\n"
            "  --auto                a scheduled run: nothing at all when auto_update=no\n"
            "  --now                 apply even when this agent's rollout turn has not come\n"
@@ -327,6 +328,33 @@ update_usage(int rc)
            "  -q, --quiet           print nothing but errors\n",
            prog);
     return rc;
+}
+
+/* Where systemd does not run (SysV): the init script starts this loop
+ * beside the agent. The timer's schedule: 17 minutes after the start,
+ * then every 433 minutes (coprime with a day's 1,440) plus up to 30 of
+ * random delay; each round is an --auto apply (nothing at all when
+ * auto_update=no). */
+static int
+run_schedule(struct consign_ctx *ctx, struct consign_updater_opts *o)
+{
+    unsigned long long wait_s = 17 * 60;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+    o->automatic = 1;
+    for (;;) {
+        struct consign_update_result res;
+        int rc;
+        consign_log(ctx, CONSIGN_LOG_INFO, "schedule: next check in %llu s", wait_s);
+        while (wait_s > 0)
+            wait_s = sleep((unsigned)(wait_s > 3600 ? 3600 : wait_s)) +
+                     (wait_s > 3600 ? wait_s - 3600 : 0);
+        if ((rc = consign_updater_apply(ctx, o, &res)))
+            consign_log(ctx, CONSIGN_LOG_WARN, "schedule: %s", consign_err_msg(ctx));
+        consign_err_clear(ctx);
+        wait_s = 433 * 60 + (unsigned long long)(rand_r(&seed) % (30 * 60));
+    }
+    return 0;
 }
 
 static int
@@ -384,11 +412,14 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
         consign_buf_free(&b);
         return rc ? fail(ctx, rc, NULL) : 0;
     }
-    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "apply") != 0 && strcmp(cmd, "rollback") != 0)
+    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "apply") != 0 && strcmp(cmd, "rollback") != 0 &&
+        strcmp(cmd, "schedule") != 0)
         return usage_error("unknown command '%s'", cmd);
     if ((rc = is_root_needed(root)))
         return rc;
     open_log(root, name, "update.log");
+    if (strcmp(cmd, "schedule") == 0)
+        return run_schedule(ctx, &o);
     if (strcmp(cmd, "rollback") == 0) {
         if ((rc = consign_updater_rollback(ctx, &o)))
             return fail(ctx, rc, "rollback");

@@ -19,6 +19,7 @@
 
 #include "consign/buf.h"
 #include "consign/fileio.h"
+#include "consign/hash.h"
 #include "consign/net.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 15L
@@ -66,6 +67,7 @@ struct xfer {
     const struct consign_net_request *req; /* its progress callback, its conditions */
     struct curl_slist *headers;            /* conditional GET */
     char etag[CONSIGN_NET_VALIDATOR_MAX], last_modified[CONSIGN_NET_VALIDATOR_MAX];
+    char date[CONSIGN_NET_VALIDATOR_MAX];
     int not_modified;
 };
 
@@ -291,6 +293,10 @@ on_header(char *p, size_t size, size_t nmemb, void *user)
     }
     if (len >= 14 && strncasecmp(p, "Last-Modified:", 14) == 0) {
         header_value(p, len, 14, x->last_modified, sizeof(x->last_modified));
+        return len;
+    }
+    if (len >= 5 && strncasecmp(p, "Date:", 5) == 0) {
+        header_value(p, len, 5, x->date, sizeof(x->date));
         return len;
     }
     if (len >= 12 && len < sizeof(line) && strncasecmp(p, "Retry-After:", 12) == 0) {
@@ -552,7 +558,7 @@ attempt(struct consign_ctx *ctx, struct consign_net *n, struct xfer *x, const ch
     x->status_seen = x->bad_status = x->too_big = x->write_errno = x->bad_range = 0;
     x->got = 0;
     x->range_start = x->range_total = -1;
-    x->etag[0] = x->last_modified[0] = '\0';
+    x->etag[0] = x->last_modified[0] = x->date[0] = '\0';
     x->not_modified = 0;
     if ((rc = set_options(ctx, n, x, url, scheme, errbuf)))
         goto out;
@@ -747,10 +753,18 @@ one_mirror(struct consign_ctx *ctx, struct consign_net *n, const struct consign_
             goto out;
         }
         if (!rc) {
+            /* Validators are strong only when the file was older than a
+             * second when it was served (RFC 9110, 8.8.2.2): one rewritten
+             * within the same second keeps its date, and nginx's ETag is
+             * made of date and size. */
+            time_t lm = x.last_modified[0] ? curl_getdate(x.last_modified, NULL) : (time_t)-1;
+            time_t dt = x.date[0] ? curl_getdate(x.date, NULL) : (time_t)-1;
+            int strong = lm != (time_t)-1 && dt != (time_t)-1 && dt - lm >= 2;
             if (r->etag_out)
-                snprintf(r->etag_out, CONSIGN_NET_VALIDATOR_MAX, "%s", x.etag);
+                snprintf(r->etag_out, CONSIGN_NET_VALIDATOR_MAX, "%s", strong ? x.etag : "");
             if (r->last_modified_out)
-                snprintf(r->last_modified_out, CONSIGN_NET_VALIDATOR_MAX, "%s", x.last_modified);
+                snprintf(r->last_modified_out, CONSIGN_NET_VALIDATOR_MAX, "%s",
+                         strong ? x.last_modified : "");
             /* The final length: what the caller expects, else what the server said. */
             total = x.offset + x.got;
             if (r->expect_len >= 0 && total != (unsigned long long)r->expect_len) {
@@ -931,10 +945,11 @@ conditional_timestamp(struct consign_ctx *ctx, struct consign_net_tuf *t,
                       struct consign_net_request *r, struct consign_buf *out)
 {
     char etag[CONSIGN_NET_VALIDATOR_MAX] = "", lm[CONSIGN_NET_VALIDATOR_MAX] = "";
-    char *vpath = NULL, *tpath = NULL, *data = NULL, *line, *nl;
+    char sum[65] = "", have[65] = "", *vpath = NULL, *tpath = NULL, *data = NULL, *local = NULL;
+    char *line, *nl;
+    unsigned char md[CONSIGN_HASH_MAX];
     struct consign_ctx quiet;
-    struct stat st;
-    size_t len = 0;
+    size_t len = 0, local_len = 0;
     int nm = 0, rc;
 
     consign_ctx_init(&quiet, NULL, NULL);
@@ -943,8 +958,13 @@ conditional_timestamp(struct consign_ctx *ctx, struct consign_net_tuf *t,
         rc = CONSIGN_E_NOMEM;
         goto out;
     }
-    if (stat(tpath, &st) == 0 &&
-        consign_file_read(&quiet, vpath, 2 * CONSIGN_NET_VALIDATOR_MAX + 64, &data, &len) == 0) {
+    /* The validators count only for the very copy the client holds (a run
+     * killed between the download and the client's save must not leave
+     * validators of a file the client never kept). */
+    if (consign_file_read(&quiet, tpath, r->max_len, &local, &local_len) == 0 &&
+        consign_hash_buf(&quiet, CONSIGN_HASH_SHA256, local, local_len, md) == 0 &&
+        consign_file_read(&quiet, vpath, 2 * CONSIGN_NET_VALIDATOR_MAX + 128, &data, &len) == 0) {
+        consign_hex(md, 32, have);
         for (line = data; line && *line; line = nl ? nl + 1 : NULL) {
             if ((nl = strchr(line, '\n')))
                 *nl = '\0';
@@ -952,9 +972,13 @@ conditional_timestamp(struct consign_ctx *ctx, struct consign_net_tuf *t,
                 snprintf(etag, sizeof(etag), "%s", line + 5);
             else if (strncmp(line, "last_modified=", 14) == 0)
                 snprintf(lm, sizeof(lm), "%s", line + 14);
+            else if (strncmp(line, "sha256=", 7) == 0)
+                snprintf(sum, sizeof(sum), "%s", line + 7);
         }
-        r->if_none_match = etag[0] ? etag : NULL;
-        r->if_modified_since = lm[0] ? lm : NULL;
+        if (strcmp(sum, have) == 0) {
+            r->if_none_match = etag[0] ? etag : NULL;
+            r->if_modified_since = lm[0] ? lm : NULL;
+        }
     }
     free(data);
     data = NULL;
@@ -966,22 +990,24 @@ conditional_timestamp(struct consign_ctx *ctx, struct consign_net_tuf *t,
     if (nm) {
         /* Unchanged: the client's own copy, checked again by it. */
         consign_log(ctx, CONSIGN_LOG_DEBUG, "timestamp.json: not modified");
-        if ((rc = consign_file_read(ctx, tpath, r->max_len, &data, &len)) == 0) {
-            consign_buf_reset(out);
-            rc = consign_buf_append(ctx, out, data, len);
-        }
+        consign_buf_reset(out);
+        rc = consign_buf_append(ctx, out, local, local_len);
         goto out;
     }
-    {
-        char text[2 * CONSIGN_NET_VALIDATOR_MAX + 40];
-        int n = snprintf(text, sizeof(text), "etag=%s\nlast_modified=%s\n", etag, lm);
-        if ((etag[0] || lm[0]) && consign_file_write_atomic(&quiet, vpath, text, (size_t)n, 0644))
+    if ((etag[0] || lm[0]) && consign_hash_buf(&quiet, CONSIGN_HASH_SHA256,
+                                               out->data ? out->data : "", out->len, md) == 0) {
+        char text[2 * CONSIGN_NET_VALIDATOR_MAX + 128];
+        int n;
+        consign_hex(md, 32, sum);
+        n = snprintf(text, sizeof(text), "etag=%s\nlast_modified=%s\nsha256=%s\n", etag, lm, sum);
+        if (consign_file_write_atomic(&quiet, vpath, text, (size_t)n, 0644))
             consign_log(ctx, CONSIGN_LOG_DEBUG, "timestamp.validators not kept");
     }
 out:
     free(vpath);
     free(tpath);
     free(data);
+    free(local);
     return rc;
 }
 

@@ -257,6 +257,33 @@ for suite in $SUITES; do
     mounts+=("$R/proc")
     rc=0
     in_root "/opt/$NAME/jre/bin/java" -version >"$T/java.out" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ] && grep -q 'version' "$T/java.out"; then
+        # First configuration of a package install starts the service: no
+        # systemd in a chroot, so through the SysV init script.
+        tok=tok-deb-$suite-$RANDOM
+        check_out "$suite: NAME-config set token=... (first configuration) starts the service" \
+            "Starting $NAME" in_root "/opt/$NAME/$NAME-config" set "token=$tok"
+        check "$suite: secrets.conf 0600 root with the token; agent_id set" bash -c \
+            "test \"\$(chroot '$R' stat -c '%a %U' /var/opt/$NAME/conf/secrets.conf)\" = '600 root' &&
+             grep -qx 'token=$tok' '$R/var/opt/$NAME/conf/secrets.conf' &&
+             grep -Eq '^agent_id=[0-9a-f]{32}$' '$R/var/opt/$NAME/conf/agent.conf'"
+        check_out "$suite: NAME-config show masks the token" '^token=\*+$' \
+            in_root "/opt/$NAME/$NAME-config" show
+        check_out "$suite: init script status: running (exit 0)" "is running" \
+            in_root "/etc/init.d/$NAME" status
+        for _ in $(seq 50); do
+            grep -q "heartbeat" "$R/var/opt/$NAME/logs/agent.log" 2>/dev/null && break
+            sleep 0.2
+        done
+        check "$suite: the agent runs from the init script (heartbeat in its log)" \
+            grep -q "heartbeat" "$R/var/opt/$NAME/logs/agent.log"
+        check_out "$suite: init script restart" "Starting $NAME" in_root "/etc/init.d/$NAME" restart
+        check_out "$suite: init script stop" "Stopping $NAME" in_root "/etc/init.d/$NAME" stop
+        rc3=0
+        in_root "/etc/init.d/$NAME" status >/dev/null 2>&1 || rc3=$?
+        check "$suite: init script status after stop: not running (LSB exit 3)" test "$rc3" -eq 3
+        check "$suite: the token is in no log" bash -c "! grep -rqF '$tok' '$R/var/opt/$NAME/logs'"
+    fi
     umount "$R/proc" && unset 'mounts[-1]'
     if [ "$rc" -eq 0 ] && grep -q 'version' "$T/java.out"; then
         ok "$suite: the packaged runtime runs (java -version)"

@@ -106,7 +106,8 @@ struct consign_net_request {
      * empty and sets *not_modified. */
     const char *if_none_match, *if_modified_since;
     int *not_modified;
-    /* The ETag and Last-Modified of a 200 answer, or NULL
+    /* The ETag and Last-Modified of a 200 answer when they are strong (the
+     * file was over a second old when served), or NULL
      * (CONSIGN_NET_VALIDATOR_MAX bytes each; "" when the server sent none). */
     char *etag_out, *last_modified_out;
 };
