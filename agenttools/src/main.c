@@ -26,6 +26,7 @@
 #endif
 
 static const char *prog = "agent-tool";
+static const char *self_argv0;
 static int quiet;
 static FILE *logfile;
 static struct consign_ui ui;
@@ -94,15 +95,15 @@ usage_error(const char *fmt, ...)
 
 /* The install root of an installed tool: the part of its path before
  * /opt/NAME/ (empty on a real install). */
+static int self_path(char *out, size_t cap);
+
 static char *
 root_of_self(const char *name)
 {
     char exe[PATH_MAX], pat[CONSIGN_NAME_MAX + 32], *at;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-    if (n <= 0)
+    if (self_path(exe, sizeof(exe)) < 0)
         return strdup("");
-    exe[n] = '\0';
     snprintf(pat, sizeof(pat), "/opt/%s/", name);
     if (!(at = strstr(exe, pat)))
         return strdup("");
@@ -478,16 +479,32 @@ ends_with(const char *s, const char *suffix, size_t *stem)
     return 1;
 }
 
+/* Where this program is: /proc/self/exe, else (no /proc in a bare chroot)
+ * argv[0] when it is a path. */
+static int
+self_path(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+
+    if (n > 0) {
+        out[n] = '\0';
+        return 0;
+    }
+    if (self_argv0 && self_argv0[0] == '/' && strlen(self_argv0) < cap) {
+        memcpy(out, self_argv0, strlen(self_argv0) + 1);
+        return 0;
+    }
+    return -1;
+}
+
 /* /opt/NAME/uninstall has no name in it: take it from the directory. */
 static int
 name_from_dir(char *name, size_t cap)
 {
     char exe[PATH_MAX], *p, *e;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-    if (n <= 0)
+    if (self_path(exe, sizeof(exe)) < 0)
         return -1;
-    exe[n] = '\0';
     if (!(p = strstr(exe, "/opt/")))
         return -1;
     p += 5;
@@ -509,6 +526,7 @@ main(int argc, char **argv)
     size_t stem = 0;
     int first = 1, rc;
 
+    self_argv0 = argc > 0 ? argv[0] : NULL;
     if (strrchr(base, '/'))
         base = strrchr(base, '/') + 1;
     prog = base;

@@ -17,11 +17,15 @@
 #  5. publish 1.2.1: applied; status; manual rollback to 1.1.0 and forward
 #  6. a kill -9 during probation is settled by the next run
 #  7. auto-update off: --auto makes no request at all
-#  8. the token never reaches a log or a file other than secrets.conf;
-#     uninstall keeps conf and logs, --purge removes them
+#  8. NAME-config interactive in a terminal (tmux): a new token, a proxy
+#     with a password, an invalid port asked again; modes; show masks; the
+#     secrets in no file but secrets.conf and in no log; uninstall keeps
+#     conf and logs, --purge removes them
 #  9. kill -9 of NAME-update apply at 50 random moments within its run
 #     time (a small agent, 1.0.2 ... 1.0.51): each time the old or the new version is whole and
 #     current, the settings unchanged, and the next run completes
+#     The static NAME-update, NAME-config and uninstall inside a Debian 11
+#     root (glibc 2.31), updating from https://localhost.
 # 10. a server answering 503 with Retry-After: the timer's runs make no
 #     request until then; an explicit check still asks
 #
@@ -38,6 +42,7 @@ T=$(mktemp -d /tmp/consign-upd.XXXXXX)
 chmod 0711 "$T"
 SUP=
 cleanup() {
+    [ -z "${TMUX_SOCK:-}" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
     touch "$T/stop" 2>/dev/null || true
     if [ -n "$SUP" ]; then
         kill "$SUP" 2>/dev/null || true
@@ -348,10 +353,68 @@ expect "an explicit check still works" 0 "skipped|up to date|available"
 
 # =============================================================================
 echo "# 8. secrets, uninstall"
-check "the token is in secrets.conf (0600) only" bash -c \
-    "[ \"\$(stat -c %a '$R/var/opt/$NAME/conf/secrets.conf')\" = 600 ] &&
-     [ \"\$(grep -rlF '$TOKEN' '$R' | paste -sd' ')\" = '$R/var/opt/$NAME/conf/secrets.conf' ]"
-check "no log mentions the token" bash -c "! grep -rqF '$TOKEN' '$R/var/opt/$NAME/logs' '$T/agent.log'"
+# NAME-config interactive in a real terminal: a new token, a proxy with a
+# password (an invalid port first), auto-update on.
+TOK2=tok2-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+PW2=pw2-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+if command -v tmux >/dev/null; then
+    TMUX_SOCK=consign-upd-$$
+    tm() { tmux -L "$TMUX_SOCK" "$@"; }
+    screen() { tm capture-pane -p -J -S - -t "$1"; }
+    wait_for() { # TARGET REGEX [SECONDS]
+        local end=$((SECONDS + ${3:-20}))
+        while [ "$SECONDS" -lt "$end" ]; do
+            screen "$1" | grep -Eq -- "$2" && return 0
+            sleep 0.1
+        done
+        { echo "timed out waiting for: $2"; screen "$1" | grep -v "^$" | tail -n 15; } >"$T/wait.out"
+        return 1
+    }
+    answer() { # TARGET REGEX TEXT
+        wait_for "$1" "$2" || return 1
+        sleep 0.2
+        [ -z "$3" ] || tm send-keys -t "$1" -l "$3"
+        tm send-keys -t "$1" Enter
+    }
+    tm new-session -d -x 120 -y 40 -s cfg \
+        "'$R/opt/$NAME/$NAME-config' --root '$R' interactive; echo \"[exit \$?]\"; sleep 3600"
+    if answer cfg:0 '^Install token \(Enter keeps the current one\):' "$TOK2" &&
+        answer cfg:0 '^Proxy: \[n\]one' m &&
+        answer cfg:0 '^Proxy host:' proxy.example.com &&
+        answer cfg:0 '^Proxy port:' 70000 &&
+        answer cfg:0 "not a port number \\(1-65535\\)" 3128 &&
+        answer cfg:0 '^Proxy user' alice &&
+        answer cfg:0 '^Proxy password:' "$PW2" &&
+        answer cfg:0 'automatic updates\? \[Y/n\]' y &&
+        wait_for cfg:0 '^\[exit [0-9]+\]' 20; then
+        screen cfg:0 >"$T/cfg.screen"
+        check "NAME-config interactive in a terminal: saved (exit 0)" grep -q '^\[exit 0\]' "$T/cfg.screen"
+        check "NAME-config interactive: port 70000 refused, asked again" \
+            grep -q "proxy_port: '70000' is not a port number (1-65535)" "$T/cfg.screen"
+        check "NAME-config interactive: neither the token nor the password on the screen" bash -c \
+            "! grep -qF -e '$TOK2' -e '$PW2' '$T/cfg.screen'"
+        check "NAME-config interactive: token and password in secrets.conf, proxy in agent.conf" bash -c \
+            "grep -qx 'token=$TOK2' '$R/var/opt/$NAME/conf/secrets.conf' &&
+             grep -qx 'proxy_password=$PW2' '$R/var/opt/$NAME/conf/secrets.conf' &&
+             grep -qx 'proxy_host=proxy.example.com' '$R/var/opt/$NAME/conf/agent.conf' &&
+             grep -qx 'proxy_port=3128' '$R/var/opt/$NAME/conf/agent.conf' &&
+             grep -qx 'auto_update=yes' '$R/var/opt/$NAME/conf/agent.conf'"
+    else
+        not_ok "NAME-config interactive: the dialog" "$(cat "$T/wait.out" 2>/dev/null)"
+    fi
+    tm kill-server 2>/dev/null || true
+else
+    skip "NAME-config interactive (tmux is not installed)"
+fi
+check "conf modes: secrets.conf 0600, agent.conf 0640, conf/ 0750" bash -c \
+    "[ \"\$(stat -c %a '$R/var/opt/$NAME/conf/secrets.conf') \$(stat -c %a '$R/var/opt/$NAME/conf/agent.conf') \$(stat -c %a '$R/var/opt/$NAME/conf')\" = '600 640 750' ]"
+run "$R/opt/$NAME/$NAME-config" --root "$R" show
+expect "NAME-config show masks the token and the password" 0 '^proxy_password=\*+$'
+check "show: neither secret printed" bash -c "! grep -qF -e '$TOK2' -e '$PW2' '$T/last.out'"
+check "after the install and every update: the token and the password in no file but secrets.conf" bash -c \
+    "[ \"\$(grep -rlF -e '$TOK2' -e '$PW2' -e '$TOKEN' '$R' | paste -sd' ')\" = '$R/var/opt/$NAME/conf/secrets.conf' ]"
+check "no log mentions a secret" bash -c \
+    "! grep -rqF -e '$TOKEN' -e '$TOK2' -e '$PW2' '$R/var/opt/$NAME/logs' '$T/agent.log'"
 touch "$T/stop"
 kill "$(cat "$T/agent.pid")" 2>/dev/null || true
 wait "$SUP" 2>/dev/null || true
@@ -465,6 +528,31 @@ run "$TUPD" --root "$R2" --ca-bundle "$CA" --quiet apply
 expect "an update after the kills (exit 0)" 0
 check "no staging directory of a killed run is left behind" bash -c \
     "! ls -a '$R2/opt/tiny/versions' | grep -q '^\\.stage'"
+
+# The static tools where customers run: a Debian 11 root (glibc 2.31).
+CACHE=${CONSIGN_CHROOT_CACHE:-$BUILD/chroots}
+if ! file -L "$BUILD/agenttools/consign-target" | grep -q "statically linked"; then
+    skip "Debian 11 root (the sanitizer build's tools are dynamic)"
+else
+    D=$T/bullseye
+    if bash "$SRC/tests/lib/chroot.sh" "$CACHE" bullseye "$D" >"$T/tar.log" 2>&1; then
+        cp "$T/tiny-1.0.51.bin" "$D/tiny.bin"
+        cp "$CA" "$D/ca.pem"
+        cp "$T/ktoken" "$D/tok"
+        printf '%s\n' "127.0.0.1 localhost" >"$D/etc/hosts"
+        run chroot "$D" /tiny.bin --root /sandbox --accept-eula --token-file /tok --quiet
+        expect "Debian 11 root: the .bin installs tiny 1.0.51" 0
+        run chroot "$D" /sandbox/opt/tiny/tiny-update --root /sandbox --ca-bundle /ca.pem apply
+        expect "Debian 11 root: NAME-update (static) updates to 1.0.52 from https://localhost" 0 \
+            "updated from 1.0.51-1 to 1.0.52"
+        run chroot "$D" /sandbox/opt/tiny/tiny-config --root /sandbox show
+        expect "Debian 11 root: NAME-config (static) shows the settings, token masked" 0 '^token=\*+$'
+        run chroot "$D" /sandbox/opt/tiny/uninstall --root /sandbox --purge
+        expect "Debian 11 root: /opt/NAME/uninstall (static) --purge" 0 "removed"
+    else
+        not_ok "Debian 11 root (tests/lib/chroot.sh)" "$(tail -n 5 "$T/tar.log")"
+    fi
+fi
 
 # =============================================================================
 echo "# 10. a server that asks to come back later (Retry-After)"
