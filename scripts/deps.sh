@@ -28,7 +28,7 @@ PACKAGES=(
   # bootstrap: proxy auto-config evaluation by Duktape, built from its source (docs/internals/pac.md)
   duktape-dev
   # e2e.update: systemd-analyze verify of the units; bench/update.sh: a patch release's jar, wrk
-  systemd zip wrk
+  systemd zip wrk logrotate
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang libclang-rt-14-dev)

@@ -473,7 +473,8 @@ out:
     return rc;
 }
 
-/* The payload may hold opt/NAME/…, etc/opt/NAME/…, etc/init.d/NAME and
+/* The payload may hold opt/NAME/…, etc/opt/NAME/…, etc/init.d/NAME,
+ * etc/logrotate.d/NAME and
  * lib/systemd/system/NAME.service (with the updater's NAME-update.service
  * and .timer); nothing else reaches the system. */
 static int
@@ -482,7 +483,7 @@ check_tree(struct consign_ctx *ctx, struct consign_install *in)
     char unit[CONSIGN_NAME_MAX + 16], upd[CONSIGN_NAME_MAX + 24], tim[CONSIGN_NAME_MAX + 24];
     const char *top[] = {"opt", "etc", "lib"};
     const char *opt[] = {in->name};
-    const char *etc[] = {"opt", "init.d"};
+    const char *etc[] = {"opt", "init.d", "logrotate.d"};
     const char *lib[] = {"systemd"};
     const char *sd[] = {"system"};
     const char *sys[] = {unit, upd, tim};
@@ -493,7 +494,8 @@ check_tree(struct consign_ctx *ctx, struct consign_install *in)
     snprintf(tim, sizeof(tim), "%s-update.timer", in->name);
     if ((rc = only_names(ctx, in->stage, "", top, 3)) ||
         (rc = only_names(ctx, in->stage, "opt", opt, 1)) ||
-        (rc = only_names(ctx, in->stage, "etc", etc, 2)) ||
+        (rc = only_names(ctx, in->stage, "etc", etc, 3)) ||
+        (rc = only_names(ctx, in->stage, "etc/logrotate.d", opt, 1)) ||
         (rc = only_names(ctx, in->stage, "etc/opt", opt, 1)) ||
         (rc = only_names(ctx, in->stage, "etc/init.d", opt, 1)) ||
         (rc = only_names(ctx, in->stage, "lib", lib, 1)) ||
@@ -1103,6 +1105,17 @@ consign_install_commit(struct consign_ctx *ctx, struct consign_install *in,
     }
     if ((rc = place_service_file(ctx, src, dst, 0755)))
         goto out;
+    /* Log rotation: the admin's edits are kept, as for /etc/opt/NAME. */
+    free(src);
+    free(dst);
+    src = consign_asprintf(ctx, "%s/etc/logrotate.d/%s", in->stage, in->name);
+    dst = rooted(ctx, in->root, "/etc/logrotate.d/", in->name, "");
+    if (!src || !dst) {
+        rc = ctx->err_code ? ctx->err_code : CONSIGN_E_NOMEM;
+        goto out;
+    }
+    if (access(dst, F_OK) != 0 && (rc = place_service_file(ctx, src, dst, 0644)))
+        goto out;
     {
         static const char *const sfx[] = {"-update.service", "-update.timer"};
         size_t i;
@@ -1199,7 +1212,8 @@ consign_uninstall(struct consign_ctx *ctx, const char *root, const char *name, i
     const char *files[][2] = {{"/etc/systemd/system/", ".service"},
                               {"/etc/systemd/system/", "-update.timer"},
                               {"/etc/systemd/system/", "-update.service"},
-                              {"/etc/init.d/", ""}};
+                              {"/etc/init.d/", ""},
+                              {"/etc/logrotate.d/", ""}};
     const char *purged[] = {"/etc/opt/", "/var/opt/"};
     size_t i;
 

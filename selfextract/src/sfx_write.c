@@ -184,7 +184,7 @@ add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_t
 {
     const char *name = pkg->product->name;
     char opt[NAME_BUF], etc[NAME_BUF], unit[NAME_BUF], initd[NAME_BUF];
-    char upd[NAME_BUF], timer[NAME_BUF];
+    char upd[NAME_BUF], timer[NAME_BUF], rot[NAME_BUF];
     size_t i;
     int rc = 0;
 
@@ -194,11 +194,13 @@ add_pkg(struct consign_ctx *ctx, const struct consign_pkg *pkg, struct consign_t
     snprintf(upd, sizeof(upd), "/lib/systemd/system/%s-update.service", name);
     snprintf(timer, sizeof(timer), "/lib/systemd/system/%s-update.timer", name);
     snprintf(initd, sizeof(initd), "/etc/init.d/%s", name);
+    snprintf(rot, sizeof(rot), "/etc/logrotate.d/%s", name);
     for (i = 0; !rc && i < pkg->nentries; i++) {
         const struct consign_pkg_entry *e = &pkg->entries[i];
         const char *rel = e->path + 1;
         if (!under(e->path, opt) && !under(e->path, etc) && strcmp(e->path, unit) != 0 &&
-            strcmp(e->path, upd) != 0 && strcmp(e->path, timer) != 0 && strcmp(e->path, initd) != 0)
+            strcmp(e->path, upd) != 0 && strcmp(e->path, timer) != 0 &&
+            strcmp(e->path, initd) != 0 && strcmp(e->path, rot) != 0)
             continue;
         st->entries++;
         switch (e->type) {

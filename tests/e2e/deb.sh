@@ -124,9 +124,9 @@ check_out "the long description keeps its lines" \
 check "the runtime has no Depends" test -z "$(f "$R100" Depends)"
 check_out "dpkg-deb -I control md5sums conffiles" '^/etc/opt/example-agent/start-agent\.ini$' \
     dpkg-deb -I "$A100" control md5sums conffiles
-check "conffiles: the init script and start-agent.ini" \
+check "conffiles: the init script, the logrotate file and start-agent.ini" \
     test "$(dpkg-deb -I "$A100" conffiles)" = \
-    "$(printf '/etc/init.d/%s\n/etc/opt/%s/start-agent.ini' "$NAME" "$NAME")"
+    "$(printf '/etc/init.d/%s\n/etc/logrotate.d/%s\n/etc/opt/%s/start-agent.ini' "$NAME" "$NAME" "$NAME")"
 check "control.tar: ./ and the control files, 0755 scripts, root/root" \
     test "$(dpkg-deb --ctrl-tarfile "$A100" | tar tv | awk '{print $1, $2, $NF}' | paste -sd,)" = \
     "drwxr-xr-x root/root ./,-rw-r--r-- root/root ./conffiles,-rw-r--r-- root/root ./control,-rw-r--r-- root/root ./md5sums,-rwxr-xr-x root/root ./postinst,-rwxr-xr-x root/root ./postrm,-rwxr-xr-x root/root ./prerm"

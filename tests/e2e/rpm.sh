@@ -198,8 +198,8 @@ check "scriptlets: %post, %preun, %postun by /bin/sh" \
     "postinstall scriptlet (using /bin/sh):|preuninstall scriptlet (using /bin/sh):|postuninstall scriptlet (using /bin/sh):"
 check_out "%post creates the state directories" 'chmod 0750 "\$VARDIR" "\$VARDIR/conf" "\$VARDIR/logs"' \
     q --scripts "$A100"
-check "config files: start-agent.ini only (the init script is not %config in RPMs)" \
-    test "$(q --configfiles "$A100" | paste -sd'|')" = "/etc/opt/$NAME/start-agent.ini"
+check "config files: the logrotate file and start-agent.ini (the init script is not %config in RPMs)" \
+    test "$(q --configfiles "$A100" | paste -sd'|')" = "/etc/logrotate.d/$NAME|/etc/opt/$NAME/start-agent.ini"
 check "start-agent.ini is %config(noreplace) (fflags cn)" \
     grep -qx "/etc/opt/$NAME/start-agent.ini cn" \
     <(q --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$A100")

@@ -80,7 +80,7 @@ run() {
 }
 expect() { # DESC WANT [REGEX on stdout+stderr]
     local desc=$1 want=$2 re=${3:-}
-    if [ "$rc" -eq "$want" ] && { [ -z "$re" ] || cat "$T/last.out" "$T/last.err" | grep -Eq -- "$re"; }; then
+    if [ "$rc" -eq "$want" ] && { [ -z "$re" ] || grep -Eq -- "$re" "$T/last.out" "$T/last.err"; }; then
         ok "$desc"
     else
         not_ok "$desc" "exit $rc (want $want${re:+, output matching $re})" \
@@ -415,15 +415,28 @@ check "after the install and every update: the token and the password in no file
     "[ \"\$(grep -rlF -e '$TOK2' -e '$PW2' -e '$TOKEN' '$R' | paste -sd' ')\" = '$R/var/opt/$NAME/conf/secrets.conf' ]"
 check "no log mentions a secret" bash -c \
     "! grep -rqF -e '$TOKEN' -e '$TOK2' -e '$PW2' '$R/var/opt/$NAME/logs' '$T/agent.log'"
+# Log rotation: the installed logrotate file, its paths moved into the sandbox.
+if command -v logrotate >/dev/null; then
+    check "the logrotate file is installed" test -f "$R/etc/logrotate.d/$NAME"
+    sed "s|/var/opt/|$R/var/opt/|" "$R/etc/logrotate.d/$NAME" >"$T/logrotate.conf"
+    size=$(stat -c %s "$R/var/opt/$NAME/logs/update.log")
+    run logrotate -s "$T/logrotate.state" -f "$T/logrotate.conf"
+    expect "logrotate -f with the installed configuration (exit 0)" 0
+    check "update.log rotated (copytruncate: update.log.1 holds it, update.log is empty)" bash -c \
+        "[ \"\$(stat -c %s '$R/var/opt/$NAME/logs/update.log.1')\" = '$size' ] &&
+         [ ! -s '$R/var/opt/$NAME/logs/update.log' ]"
+else
+    skip "log rotation (logrotate is not installed)"
+fi
 touch "$T/stop"
 kill "$(cat "$T/agent.pid")" 2>/dev/null || true
 wait "$SUP" 2>/dev/null || true
 SUP=
 run "$R/opt/$NAME/uninstall" --root "$R"
 expect "/opt/NAME/uninstall: removed, settings kept (exit 0)" 0 "kept"
-check "uninstall: /opt/NAME and the units are gone" bash -c \
+check "uninstall: /opt/NAME, the units and the logrotate file are gone" bash -c \
     "[ ! -e '$R/opt/$NAME' ] && [ ! -e '$R/etc/systemd/system/$NAME-update.timer' ] &&
-     [ ! -e '$R/etc/systemd/system/$NAME.service' ]"
+     [ ! -e '$R/etc/systemd/system/$NAME.service' ] && [ ! -e '$R/etc/logrotate.d/$NAME' ]"
 check "uninstall: conf and logs are kept" bash -c \
     "[ -f '$R/var/opt/$NAME/conf/secrets.conf' ] && [ -f '$R/var/opt/$NAME/logs/update.log' ]"
 run "$T/$NAME-1.0.0.bin" --uninstall --purge --root "$R"

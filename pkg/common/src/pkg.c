@@ -407,6 +407,11 @@ add_generated(struct builder *b)
             (rc = add_text(b, &t, 0755, pkg->opts.format == CONSIGN_PKG_DEB, 0, "%s/%s",
                            consign__pkg_initd_dir(pkg->opts.format), p->service.name)))
             goto out;
+        consign_buf_reset(&t);
+        /* Configuration the admin may tune: a conffile / %config(noreplace). */
+        if ((rc = consign__pkg_logrotate_text(b->ctx, p, &t)) ||
+            (rc = add_text(b, &t, 0644, 1, 0, "/etc/logrotate.d/%s", name)))
+            goto out;
     }
     if (pkg->opts.format == CONSIGN_PKG_DEB) {
         consign_buf_reset(&t);

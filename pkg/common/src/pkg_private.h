@@ -14,6 +14,8 @@ int consign__pkg_update_unit_text(struct consign_ctx *ctx, const struct consign_
                                   struct consign_buf *out);
 int consign__pkg_update_timer_text(struct consign_ctx *ctx, const struct consign_product *p,
                                    struct consign_buf *out);
+int consign__pkg_logrotate_text(struct consign_ctx *ctx, const struct consign_product *p,
+                                struct consign_buf *out);
 int consign__pkg_initscript_text(struct consign_ctx *ctx, const struct consign_product *p,
                                  struct consign_buf *out);
 /* Fills pkg->scripts for the agent package (the runtime has none). */
