@@ -495,6 +495,17 @@ for suite in $SUITES; do
     else
         skip "$suite: java -version (the example runtime needs glibc $glibc_needed)"
     fi
+    echo "token=tok-apt" >"$R/var/opt/$NAME/conf/secrets.conf"
+    check "$suite: apt-get remove $NAME" apt_in "$T/rm.log" remove -y "$NAME"
+    check "$suite: remove: the program files and the unit gone; /var/opt/$NAME and the conffiles kept" \
+        bash -c "[ ! -e '$R/opt/$NAME/bin' ] && ! chroot '$R' test -e /lib/systemd/system/$NAME.service &&
+                 grep -qx token=tok-apt '$R/var/opt/$NAME/conf/secrets.conf' &&
+                 [ -f '$R/etc/opt/$NAME/start-agent.ini' ]"
+    check "$suite: apt-get purge $NAME $RT" apt_in "$T/rm.log" purge -y "$NAME" "$RT"
+    check "$suite: purge: /var/opt/$NAME, /etc/opt/$NAME, the init script and the logrotate file gone" \
+        bash -c "[ ! -e '$R/var/opt/$NAME' ] && [ ! -e '$R/etc/opt/$NAME' ] &&
+                 [ ! -e '$R/etc/init.d/$NAME' ] && [ ! -e '$R/etc/logrotate.d/$NAME' ] &&
+                 [ ! -e '$R/opt/$NAME' ]"
 
     use_repo "$X"
     update_fails "$suite: apt $aptv refuses the repository signed by another key" \

@@ -351,6 +351,12 @@ check_out "dnf downgrade to 1.0.0-1" "Complete!" \
     dnf_in "$T/inst.log" downgrade "$NAME-1.0.0-1" "$RT-1.0.0-1"
 check "both 1.0.0-1" test "$(rpm --root "$IR" -q "$NAME" "$RT" | paste -sd' ')" = \
     "$NAME-1.0.0-1.x86_64 $RT-1.0.0-1.x86_64"
+echo "token=tok-yum" >"$IR/var/opt/$NAME/conf/secrets.conf"
+check_out "dnf remove $NAME $RT: Complete!" "Complete!" dnf_in "$T/rm.log" remove "$NAME" "$RT"
+check "dnf remove: program files, unit, init script and logrotate file gone; /var/opt/$NAME kept" \
+    bash -c "[ ! -e '$IR/opt/$NAME/bin' ] && [ ! -e '$IR/usr/lib/systemd/system/$NAME.service' ] &&
+             [ ! -e '$IR/etc/rc.d/init.d/$NAME' ] && [ ! -e '$IR/etc/logrotate.d/$NAME' ] &&
+             grep -qx token=tok-yum '$IR/var/opt/$NAME/conf/secrets.conf'"
 
 # dnf_fails DESC REGEX: dnf makecache fails saying REGEX; prints what it said.
 dnf_fails() {
