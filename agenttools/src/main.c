@@ -325,6 +325,7 @@ update_usage(int rc)
            "  --no-delta            download the full release, not a patch\n"
            "  --ca-bundle FILE      also trust the CAs in FILE for the repository\n"
            "  --probation SECONDS   how long the new version has to report healthy\n"
+           "  --first-check SECONDS schedule: the first round after this (default 1020)\n"
            "  --restart-command CMD how to restart the agent without a service manager\n"
            "  -q, --quiet           print nothing but errors\n",
            prog);
@@ -337,9 +338,9 @@ update_usage(int rc)
  * random delay; each round is an --auto apply (nothing at all when
  * auto_update=no). */
 static int
-run_schedule(struct consign_ctx *ctx, struct consign_updater_opts *o)
+run_schedule(struct consign_ctx *ctx, struct consign_updater_opts *o, long long first)
 {
-    unsigned long long wait_s = 17 * 60;
+    unsigned long long wait_s = first >= 0 ? (unsigned long long)first : 17 * 60;
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 
     o->automatic = 1;
@@ -364,6 +365,7 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
     struct consign_updater_opts o;
     struct consign_update_result res;
     const char *cmd = NULL;
+    long long first_check = -1;
     int i, rc;
 
     memset(&o, 0, sizeof(o));
@@ -379,6 +381,12 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
             o.ignore_rollout = 1;
         else if (strcmp(a, "--no-delta") == 0)
             o.no_delta = 1;
+        else if (strcmp(a, "--first-check") == 0) {
+            unsigned long long v;
+            if (i + 1 >= argc || consign_parse_u64(argv[++i], 86400, &v) < 0)
+                return usage_error("--first-check takes 0 to 86400 seconds");
+            first_check = (long long)v;
+        }
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             quiet = 1;
         else if (strcmp(a, "--ca-bundle") == 0 || strcmp(a, "--restart-command") == 0 ||
@@ -420,7 +428,7 @@ run_update(struct consign_ctx *ctx, const char *name, const char *root, int argc
         return rc;
     open_log(root, name, "update.log");
     if (strcmp(cmd, "schedule") == 0)
-        return run_schedule(ctx, &o);
+        return run_schedule(ctx, &o, first_check);
     if (strcmp(cmd, "rollback") == 0) {
         if ((rc = consign_updater_rollback(ctx, &o)))
             return fail(ctx, rc, "rollback");

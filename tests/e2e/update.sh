@@ -24,6 +24,7 @@
 #  9. kill -9 of NAME-update apply at 50 random moments within its run
 #     time (a small agent, 1.0.2 ... 1.0.51): each time the old or the new version is whole and
 #     current, the settings unchanged, and the next run completes
+#     `NAME-update schedule` (the SysV fallback of the timer) applies 1.0.53.
 #     The static NAME-update, NAME-config and uninstall inside a Debian 11
 #     root (glibc 2.31), updating from https://localhost.
 # 10. a server answering 503 with Retry-After: the timer's runs make no
@@ -508,7 +509,7 @@ for i in $(seq 2 51); do
     mktiny "$v"
     "$TUPD" --root "$R2" --ca-bundle "$CA" --quiet apply >/dev/null 2>&1 &
     kp=$!
-    ms=$(((RANDOM * 32768 + RANDOM) % (D + 1)))
+    ms=$(((RANDOM * 32768 + RANDOM) % (D * 3 / 2 + 1))) # a few land after the end
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
     kill -9 "$kp" 2>/dev/null || true
     wait "$kp" 2>/dev/null || true
@@ -542,6 +543,21 @@ expect "an update after the kills (exit 0)" 0
 check "no staging directory of a killed run is left behind" bash -c \
     "! ls -a '$R2/opt/tiny/versions' | grep -q '^\\.stage'"
 
+# The SysV fallback of the timer: `NAME-update schedule` (the init script
+# starts it where systemd does not run) makes --auto rounds by itself.
+mktiny 1.0.53
+"$TUPD" --root "$R2" --ca-bundle "$CA" schedule --first-check 1 >"$T/sched.out" 2>&1 &
+sp=$!
+for _ in $(seq 150); do
+    [ "$(readlink "$R2/opt/tiny/current")" = versions/1.0.53-1 ] && break
+    sleep 0.2
+done
+kill "$sp" 2>/dev/null || true
+wait "$sp" 2>/dev/null || true
+check "NAME-update schedule: its first round applies 1.0.53 by itself" whole 1.0.53
+check "NAME-update schedule: logged the next round (433 min + up to 30)" bash -c \
+    "grep -Eq 'schedule: next check in (2[5-7][0-9]{3}) s' '$R2/var/opt/tiny/logs/update.log'"
+
 # The static tools where customers run: a Debian 11 root (glibc 2.31).
 CACHE=${CONSIGN_CHROOT_CACHE:-$BUILD/chroots}
 if ! file -L "$BUILD/agenttools/consign-target" | grep -q "statically linked"; then
@@ -549,15 +565,15 @@ if ! file -L "$BUILD/agenttools/consign-target" | grep -q "statically linked"; t
 else
     D=$T/bullseye
     if bash "$SRC/tests/lib/chroot.sh" "$CACHE" bullseye "$D" >"$T/tar.log" 2>&1; then
-        cp "$T/tiny-1.0.51.bin" "$D/tiny.bin"
+        cp "$T/tiny-1.0.52.bin" "$D/tiny.bin"
         cp "$CA" "$D/ca.pem"
         cp "$T/ktoken" "$D/tok"
         printf '%s\n' "127.0.0.1 localhost" >"$D/etc/hosts"
         run chroot "$D" /tiny.bin --root /sandbox --accept-eula --token-file /tok --quiet
-        expect "Debian 11 root: the .bin installs tiny 1.0.51" 0
+        expect "Debian 11 root: the .bin installs tiny 1.0.52" 0
         run chroot "$D" /sandbox/opt/tiny/tiny-update --root /sandbox --ca-bundle /ca.pem apply
-        expect "Debian 11 root: NAME-update (static) updates to 1.0.52 from https://localhost" 0 \
-            "updated from 1.0.51-1 to 1.0.52"
+        expect "Debian 11 root: NAME-update (static) updates to 1.0.53 from https://localhost" 0 \
+            "updated from 1.0.52-1 to 1.0.53"
         run chroot "$D" /sandbox/opt/tiny/tiny-config --root /sandbox show
         expect "Debian 11 root: NAME-config (static) shows the settings, token masked" 0 '^token=\*+$'
         run chroot "$D" /sandbox/opt/tiny/uninstall --root /sandbox --purge
