@@ -263,6 +263,9 @@ if command -v tinyproxy >/dev/null; then
             "grep -qx 'proxy_host=127.0.0.1' '$T/r2/var/opt/tiny/conf/agent.conf' &&
              grep -qx 'proxy_password=$PW' '$T/r2/var/opt/tiny/conf/secrets.conf' &&
              ! grep -rq '$PW' '$T/r2/var/opt/tiny/conf/agent.conf' '$T/r2/var/opt/tiny/logs'"
+        check "proxy: the token and the proxy password in no file under the root but secrets.conf" \
+            bash -c "[ \"\$(grep -rlF -e '$TOKEN' -e '$PW' '$T/r2' | paste -sd' ')\" = \
+                      '$T/r2/var/opt/tiny/conf/secrets.conf' ]"
         last=$T/i3
         boot "$last" "$B" /i /q PROPERTY_TOKEN="$TOKEN" PROPERTY_USE_PROXY=1 \
             PROPERTY_PROXY_HOST=127.0.0.1 PROPERTY_PROXY_PORT="$PX" PROPERTY_PROXY_USER=consign \

@@ -283,6 +283,9 @@ for suite in $SUITES; do
         in_root "/etc/init.d/$NAME" status >/dev/null 2>&1 || rc3=$?
         check "$suite: init script status after stop: not running (LSB exit 3)" test "$rc3" -eq 3
         check "$suite: the token is in no log" bash -c "! grep -rqF '$tok' '$R/var/opt/$NAME/logs'"
+        check "$suite: the token in no file of the root but secrets.conf" bash -c \
+            "[ \"\$(grep -rlF '$tok' '$R/etc' '$R/opt' '$R/var' '$R/tmp' '$R/root' '$R/run' 2>/dev/null |
+                  paste -sd' ')\" = '$R/var/opt/$NAME/conf/secrets.conf' ]"
     fi
     umount "$R/proc" && unset 'mounts[-1]'
     if [ "$rc" -eq 0 ] && grep -q 'version' "$T/java.out"; then
