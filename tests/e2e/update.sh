@@ -50,6 +50,9 @@ cleanup() {
         [ -f "$T/agent.pid" ] && kill "$(cat "$T/agent.pid")" 2>/dev/null || true
         wait "$SUP" 2>/dev/null || true
     fi
+    # Whatever still runs from the sandbox (the agent, even when its pid
+    # file is gone).
+    pkill -KILL -f -- "$T/root[0-9]*/opt/" 2>/dev/null || true
     httpd_stop
     remove_scratch
 }
